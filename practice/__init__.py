@@ -1,0 +1,1 @@
+"""Headway: outcome tracking for headache and migraine massage practices."""

@@ -1,0 +1,174 @@
+"""SQLAlchemy 2.0 typed models: one class per table, no business logic.
+
+Every stored row records the import that brought it (`import_id`) and the last import that
+changed it (`updated_import_id`), so an import can be listed, explained and undone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every Headway table."""
+
+
+class Import(Base):
+    """One import of one or more CSV files, with what it changed."""
+
+    __tablename__ = "imports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))  # sample, cli or upload
+    file_names: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(20))  # completed or undone
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    clients_added: Mapped[int] = mapped_column(Integer, default=0)
+    clients_updated: Mapped[int] = mapped_column(Integer, default=0)
+    sessions_added: Mapped[int] = mapped_column(Integer, default=0)
+    sessions_updated: Mapped[int] = mapped_column(Integer, default=0)
+    sessions_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    notices: Mapped[str | None] = mapped_column(Text)
+    undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class Therapist(Base):
+    """A therapist, known by the name the practice software exports."""
+
+    __tablename__ = "therapists"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))
+
+
+class Technique(Base):
+    """A massage technique: a vocabulary key or a label first seen in an import."""
+
+    __tablename__ = "techniques"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    label: Mapped[str] = mapped_column(String(200))
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))
+
+
+class Client(Base):
+    """A client and their intake: who they are and how their headaches were at the start."""
+
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_code: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    intake_date: Mapped[dt.date | None] = mapped_column(Date)
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    sex: Mapped[str | None] = mapped_column(String(20))
+    headache_type: Mapped[str | None] = mapped_column(String(40))
+    headache_years: Mapped[float | None] = mapped_column(Float)
+    baseline_pain: Mapped[float | None] = mapped_column(Float)
+    baseline_headache_days_28d: Mapped[float | None] = mapped_column(Float)
+    baseline_medication_days_28d: Mapped[float | None] = mapped_column(Float)
+    baseline_hit6: Mapped[float | None] = mapped_column(Float)
+    baseline_midas: Mapped[float | None] = mapped_column(Float)
+    baseline_stress: Mapped[float | None] = mapped_column(Float)
+    baseline_sleep_quality: Mapped[float | None] = mapped_column(Float)
+    baseline_source: Mapped[str | None] = mapped_column(String(20))
+    triggers: Mapped[str | None] = mapped_column(Text)
+    referral_source: Mapped[str | None] = mapped_column(Text)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"), index=True)
+    updated_import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))
+
+
+class TreatmentSeries(Base):
+    """A run of a client's sessions: the CSV's `series_id`, else split at long gaps."""
+
+    __tablename__ = "treatment_series"
+    __table_args__ = (UniqueConstraint("client_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, ... in date order per client
+    series_code: Mapped[str | None] = mapped_column(String(100))
+    first_date: Mapped[dt.date] = mapped_column(Date)
+    last_date: Mapped[dt.date] = mapped_column(Date)
+    session_count: Mapped[int] = mapped_column(Integer)
+
+
+class Session(Base):
+    """One appointment (attended, no-show or cancelled) with the scores recorded at it."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        UniqueConstraint("client_id", "session_date", "therapist_id", name="uq_session_key"),
+        Index("ix_sessions_date", "session_date"),
+        Index("ix_sessions_therapist", "therapist_id"),
+        Index("ix_sessions_import", "import_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapists.id"))
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("treatment_series.id"))
+    session_date: Mapped[dt.date] = mapped_column(Date)
+    series_code: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))
+    duration_min: Mapped[float | None] = mapped_column(Float)
+    pressure: Mapped[str | None] = mapped_column(String(20))
+    pain_pre: Mapped[float | None] = mapped_column(Float)
+    pain_post: Mapped[float | None] = mapped_column(Float)
+    headache_days_7d: Mapped[float | None] = mapped_column(Float)
+    headache_days_28d: Mapped[float | None] = mapped_column(Float)
+    medication_days_7d: Mapped[float | None] = mapped_column(Float)
+    hit6: Mapped[float | None] = mapped_column(Float)
+    midas: Mapped[float | None] = mapped_column(Float)
+    stress: Mapped[float | None] = mapped_column(Float)
+    sleep_quality: Mapped[float | None] = mapped_column(Float)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    self_care: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    techniques: Mapped[str] = mapped_column(Text, default="")  # ';'-joined keys, as imported
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))
+    updated_import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))
+
+
+class SessionTechnique(Base):
+    """Which techniques a session used (the link table behind technique comparisons)."""
+
+    __tablename__ = "session_techniques"
+    __table_args__ = (Index("ix_session_techniques_technique", "technique_id"),)
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    technique_id: Mapped[int] = mapped_column(ForeignKey("techniques.id"), primary_key=True)
+
+
+class PriorValue(Base):
+    """The values a row had before an import changed it, so that the import can be undone."""
+
+    __tablename__ = "prior_values"
+    __table_args__ = (Index("ix_prior_values_import", "import_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("imports.id"))
+    table_name: Mapped[str] = mapped_column(String(40))
+    row_id: Mapped[int] = mapped_column(Integer)
+    prior: Mapped[dict[str, object]] = mapped_column(JSON)
