@@ -4,8 +4,8 @@ Rule (documented in docs/metrics.md, "Treatment series"):
 1. a client's sessions, in date order, fall into *gap blocks*: a gap of more than `gap_days`
    since the previous session starts a new block;
 2. a session with a `series_id` (here `series_code`) belongs to that series;
-3. a session without one inherits the code of the latest coded session in its gap block,
-   else it belongs to the block's own automatic series;
+3. a session without one inherits the code of the latest earlier coded session in its gap
+   block, else of the next one, else it belongs to the block's own automatic series;
 4. series are numbered 1, 2, ... per client by their first session date.
 """
 
@@ -40,7 +40,7 @@ def assign_series(sessions: pd.DataFrame, *, gap_days: int | None = None) -> pd.
     block = new_block.cumsum()
 
     code = ordered["series_code"].astype("string").str.strip().replace("", pd.NA)
-    inherited = code.groupby(block).ffill()
+    inherited = code.groupby(block).ffill().groupby(block).bfill()
     label = ("code:" + inherited).fillna("auto:" + block.astype("string"))
 
     first_date = ordered.groupby([client, label])["session_date"].transform("min")
