@@ -79,3 +79,38 @@ MEDICATION_OVERUSE_DAYS_ANY = 10
 MEDICATION_OVERUSE_DAYS_SIMPLE = 15
 # ICHD-3 1.3 chronic migraine / 2.3 chronic tension-type headache: >= 15 headache days/month.
 CHRONIC_HEADACHE_DAYS = 15
+# MIDAS disability grades (Stewart 2001): I 0-5, II 6-10, III 11-20, IV 21+; the upper bound of
+# grades I, II and III.
+MIDAS_GRADE_UPPER_BOUNDS = (5.0, 10.0, 20.0)
+# Jacobson & Truax 1991: a change is reliable when |RCI| exceeds 1.96 (two-sided 95 %).
+RELIABLE_CHANGE_Z = 1.96
+# Off-track alert: the improvement a client should have reached by then, as a fraction of
+# baseline (the 30 % "moderately important" level of IMMPACT / Farrar 2001, and the IHS
+# secondary 30 % responder level for headache days).
+OFF_TRACK_IMPROVEMENT_FRACTION = 0.30
+# A series is still "ongoing" (not a dropout) while its last attended session is no more than
+# this many of its usual intervals before the data's last date (Headway's rule, docs/metrics.md).
+ONGOING_INTERVALS = _env_number("ONGOING_INTERVALS", 2.0)
+# Exposure-based technique groups: a series counts under every technique used in at least this
+# share of its attended sessions (Headway's rule, docs/metrics.md).
+TECHNIQUE_EXPOSURE_SHARE = _env_number("TECHNIQUE_EXPOSURE_SHARE", 0.5)
+# Case-mix adjustment leaves out a numeric covariate missing for more than this share of clients
+# rather than dropping those clients (Headway's rule, docs/metrics.md).
+ADJUSTMENT_MAX_MISSING = 0.20
+# Funnel plots (Spiegelhalter 2005, Qual Saf Health Care 14:347): z-scores are winsorised at this
+# fraction in each tail before over-dispersion is estimated.
+FUNNEL_WINSORISE_FRACTION = 0.10
+
+
+def seed_sample_on_first_run() -> bool:
+    """Whether an empty database gets the synthetic sample practice (`PRACTICE_SEED_SAMPLE`).
+
+    Default: yes for the default SQLite file (the first-run demo), no for any other database,
+    so that a practice's own PostgreSQL never receives synthetic clients by accident.
+    """
+    raw = os.environ.get("PRACTICE_SEED_SAMPLE", "").strip().lower()
+    if raw in ("1", "true", "yes"):
+        return True
+    if raw in ("0", "false", "no"):
+        return False
+    return "PRACTICE_DATABASE_URL" not in os.environ

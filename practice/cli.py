@@ -1,0 +1,184 @@
+"""The command line: `python -m practice COMMAND ...` (see `--help` and the README)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from practice import config, db
+from practice.bootstrap import open_database
+from practice.importing import ImportRejected, UndoRefused, describe_problems, import_files
+from practice.queries import fetch_imports
+
+# How many problems the terminal shows before pointing at the full report.
+SHOWN_PROBLEMS = 50
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(
+        prog="python -m practice",
+        description="Headway: outcome tracking for headache and migraine massage practices.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_init_db(commands)
+    _add_import(commands)
+    _add_sample(commands)
+    _add_imports(commands)
+    _add_undo(commands)
+    return parser
+
+
+def _db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", metavar="URL", default=None,
+                        help="database URL (default: PRACTICE_DATABASE_URL, else the SQLite "
+                             f"file {config.DEFAULT_SQLITE_PATH.relative_to(config.PROJECT_ROOT)})")
+
+
+def _add_init_db(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("init-db", help="create or upgrade the database schema")
+    _db_option(parser)
+    parser.add_argument("--sample", action="store_true",
+                        help="also load data/sample.csv into an empty database")
+    parser.set_defaults(handler=run_init_db)
+
+
+def _add_import(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "import", help="import CSV exports (all files in one all-or-nothing transaction)",
+        description="Check every file, then write them all or nothing. Exit 0 with a summary, "
+                    "or 1 listing every problem with its file, row and column.")
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    _db_option(parser)
+    order = parser.add_mutually_exclusive_group()
+    order.add_argument("--dayfirst", action="store_const", const="dayfirst", dest="date_order",
+                       help="read dates like 03/04/2025 as 3 April (European)")
+    order.add_argument("--monthfirst", action="store_const", const="monthfirst",
+                       dest="date_order", help="read dates like 03/04/2025 as March 4 (US)")
+    parser.add_argument("--map", action="append", default=[], metavar="HEADER=COLUMN",
+                        help="map a file header to a Headway column (COLUMN empty: ignore it)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="check and count what would change, write nothing")
+    parser.add_argument("--report", type=Path, metavar="CSV",
+                        help="write every problem, warning and notice to this CSV file")
+    parser.set_defaults(handler=run_import)
+
+
+def _add_sample(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("sample", help="write a synthetic practice as CSV")
+    parser.add_argument("--clients", type=int, default=150)
+    parser.add_argument("--seed", type=int, default=20261122)
+    parser.add_argument("--out", type=Path, required=True, metavar="PATH")
+    parser.set_defaults(handler=run_sample)
+
+
+def _add_imports(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("imports", help="list the import history, newest first")
+    _db_option(parser)
+    parser.set_defaults(handler=run_imports)
+
+
+def _add_undo(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("undo", help="undo an import (newest first)")
+    parser.add_argument("import_id", type=int, metavar="IMPORT_ID")
+    _db_option(parser)
+    parser.set_defaults(handler=run_undo)
+
+
+def run_init_db(args: argparse.Namespace) -> int:
+    """Create or upgrade the schema."""
+    url = args.db or config.database_url()
+    open_database(url, seed=args.sample)
+    print(f"database ready at revision {db.head_revision()}: {db.describe_url(url)}")
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    """Import files; print a summary (exit 0) or every problem (exit 1)."""
+    mapping = _parse_mapping(args.map)
+    files = []
+    for path in args.files:
+        if not path.is_file():
+            print(f"error: {path}: no such file", file=sys.stderr)
+            return 1
+        files.append((path.name, path.read_bytes()))
+    engine = open_database(args.db, seed=False)
+    try:
+        result = import_files(engine, files, mapping=mapping, date_order=args.date_order,
+                              source="cli", dry_run=args.dry_run)
+    except ImportRejected as rejected:
+        _write_report(args.report, rejected.report)
+        errors = rejected.report[rejected.report["severity"] == "error"]
+        print(f"import refused: {len(errors)} problem(s); nothing was written", file=sys.stderr)
+        for line in describe_problems(errors, limit=SHOWN_PROBLEMS):
+            print(f"  {line}", file=sys.stderr)
+        if len(errors) > SHOWN_PROBLEMS:
+            print(f"  ... and {len(errors) - SHOWN_PROBLEMS} more"
+                  + ("" if args.report else " (use --report FILE for the full list)"),
+                  file=sys.stderr)
+        return 1
+    _write_report(args.report, result.problems)
+    warnings = result.problems[result.problems["severity"] != "error"]
+    for line in describe_problems(warnings, limit=SHOWN_PROBLEMS):
+        print(f"  {line}")
+    print(result.summary() + (f" (import #{result.import_id})" if result.import_id else ""))
+    return 0
+
+
+def _parse_mapping(pairs: Sequence[str]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        header, sep, column = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"error: --map needs HEADER=COLUMN, got {pair!r}")
+        mapping[header.strip()] = column.strip()
+    return mapping
+
+
+def _write_report(path: Path | None, report: object) -> None:
+    if path is not None:
+        report.to_csv(path, index=False)  # type: ignore[attr-defined]
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    """Write a synthetic practice."""
+    from practice.sample import write_sample_csv
+
+    if args.clients < 1:
+        print("error: --clients must be at least 1", file=sys.stderr)
+        return 1
+    rows = write_sample_csv(args.out, args.clients, args.seed)
+    print(f"wrote {rows} sessions of {args.clients} synthetic clients to {args.out}")
+    return 0
+
+
+def run_imports(args: argparse.Namespace) -> int:
+    """Print the import history."""
+    engine = open_database(args.db, seed=False)
+    with engine.connect() as conn:
+        history = fetch_imports(conn).drop(columns=["notices"])
+    print(history.to_string(index=False) if not history.empty else "no imports yet")
+    return 0
+
+
+def run_undo(args: argparse.Namespace) -> int:
+    """Undo one import."""
+    from practice.importing import undo_import
+
+    engine = open_database(args.db, seed=False)
+    try:
+        done = undo_import(engine, args.import_id)
+    except UndoRefused as refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return 1
+    print(f"undid import #{args.import_id}: " + ", ".join(f"{k.replace('_', ' ')} {v}"
+                                                          for k, v in done.items()))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args))

@@ -1,0 +1,42 @@
+"""Importing practice-software CSV exports: read -> map columns -> validate -> write.
+
+`import_files` is the one entry point the command line and the upload page use; each step
+is its own module so that it can be tested alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from practice.importing.batch import PreparedBatch, prepare_batch
+from practice.importing.dates import DateOrder
+from practice.importing.problems import ImportRejected, describe_problems
+from practice.importing.undo import UndoRefused, undo_import
+from practice.importing.writing import ImportResult, write_batch
+
+
+def import_files(
+    engine: Engine,
+    files: Sequence[tuple[str, bytes]],
+    *,
+    mapping: Mapping[str, str] | None = None,
+    date_order: DateOrder | None = None,
+    source: str = "cli",
+    dry_run: bool = False,
+) -> ImportResult:
+    """Check every file, then write them all in one transaction or raise ImportRejected."""
+    batch = prepare_batch(files, mapping=mapping, date_order=date_order)
+    return write_batch(engine, batch, source=source, dry_run=dry_run)
+
+
+def import_paths(engine: Engine, paths: Sequence[Path], **options: object) -> ImportResult:
+    """`import_files` for files on disk, named by their file name in messages."""
+    files = [(Path(p).name, Path(p).read_bytes()) for p in paths]
+    return import_files(engine, files, **options)  # type: ignore[arg-type]
+
+
+__all__ = ["DateOrder", "ImportRejected", "ImportResult", "PreparedBatch", "UndoRefused",
+           "describe_problems", "import_files", "import_paths", "prepare_batch", "undo_import"]

@@ -1,0 +1,274 @@
+"""Step 3 of an import: text cells -> typed intake and session frames, and every problem.
+
+Each check is vectorised over a whole column and yields a problem frame for the rows it
+flags, so a file with a million rows costs a handful of passes, and a file with a thousand
+mistakes reports all of them at once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from practice import config
+from practice.columns import (
+    COLUMNS_BY_NAME,
+    INTAKE_COLUMNS,
+    REQUIRED_SESSION_COLUMNS,
+    SESSION_COLUMNS,
+    Column,
+)
+from practice.importing.dates import (
+    AmbiguousDateOrder,
+    DateOrder,
+    MixedDateOrder,
+    infer_date_order,
+    parse_dates,
+)
+from practice.importing.mapping import ColumnMapping
+from practice.importing.problems import Problem, column_problems, concat_problems, problems_frame
+from practice.importing.reading import RawTable
+from practice.vocabulary import (
+    CODED_FIELDS,
+    LIST_SEPARATORS,
+    TECHNIQUE_LOOKUP,
+    build_lookup,
+    normalise_label,
+    slugify,
+)
+
+_DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """One file's typed rows: `intake` always, `sessions` unless it is an intake-only file."""
+
+    file: str
+    intake: pd.DataFrame
+    sessions: pd.DataFrame | None
+    problems: pd.DataFrame
+    new_techniques: dict[str, str]
+    columns: tuple[str, ...]
+
+
+def parse_file(
+    table: RawTable, mapping: ColumnMapping, date_order: DateOrder | None = None
+) -> ParsedFile:
+    """Type and check every mapped cell of one file; never raises for bad data."""
+    file = table.file
+    cells = table.cells.rename(columns={h: c for c, h in mapping.to_header.items()})
+    cells = cells[list(mapping.to_header)]
+    rows = pd.Series(np.arange(2, len(cells) + 2), index=cells.index)
+    problems = [problems_frame(mapping.problems)]
+    has_sessions = any(c in mapping.to_header for c in SESSION_COLUMNS)
+    missing = _missing_columns(mapping, has_sessions)
+    problems.append(problems_frame(
+        Problem(file, 1, name, "error", "required column is missing") for name in missing
+    ))
+    order, order_problems = _resolve_date_order(file, cells, mapping, date_order)
+    problems.append(problems_frame(order_problems))
+    typed, typing_problems, new_techniques = _type_columns(file, cells, rows, mapping, order)
+    problems.extend(typing_problems)
+    typed["row"] = rows
+    typed["file"] = file
+    intake = typed[["file", "row", *[c for c in INTAKE_COLUMNS if c in typed]]]
+    problems.append(_required_values(file, cells, rows, has_sessions, mapping))
+    sessions = None
+    if has_sessions:
+        sessions = _session_frame(typed)
+        problems.append(_session_rules(file, sessions, mapping))
+    return ParsedFile(file, intake, sessions, concat_problems(problems), new_techniques,
+                      tuple(mapping.to_header))
+
+
+def _missing_columns(mapping: ColumnMapping, has_sessions: bool) -> list[str]:
+    required = REQUIRED_SESSION_COLUMNS if has_sessions else ("client_id",)
+    return [name for name in required if name not in mapping.to_header]
+
+
+def _resolve_date_order(
+    file: str, cells: pd.DataFrame, mapping: ColumnMapping, override: DateOrder | None
+) -> tuple[DateOrder | None, list[Problem]]:
+    if override is not None:
+        return override, []
+    date_columns = {c: cells[c] for c in cells if COLUMNS_BY_NAME[c].kind == "date"}
+    try:
+        return infer_date_order(date_columns), []
+    except AmbiguousDateOrder as exc:
+        message = (f"dates like {exc.example!r} read differently day-first and month-first; "
+                   "say which with --dayfirst or --monthfirst (or the date order choice)")
+        return None, [Problem(file, None, mapping.header_of(exc.column), "error", message)]
+    except MixedDateOrder as exc:
+        message = (f"the file mixes day-first dates ({exc.dayfirst_example!r}) with month-first "
+                   f"dates ({exc.monthfirst_example!r}); fix the export or choose the order")
+        return None, [Problem(file, None, None, "error", message)]
+
+
+def _type_columns(
+    file: str, cells: pd.DataFrame, rows: pd.Series, mapping: ColumnMapping,
+    order: DateOrder | None,
+) -> tuple[pd.DataFrame, list[pd.DataFrame], dict[str, str]]:
+    typed: dict[str, pd.Series] = {}
+    problems: list[pd.DataFrame] = []
+    new_techniques: dict[str, str] = {}
+    for name in cells.columns:
+        column = COLUMNS_BY_NAME[name]
+        header = mapping.header_of(name)
+        raw = cells[name]
+        problems.append(_too_long(file, raw, rows, header))
+        if column.kind == "number":
+            typed[name], found = _parse_numbers(file, raw, rows, header, column)
+        elif column.kind == "date":
+            typed[name], found = _parse_date_column(file, raw, rows, header, order)
+        elif column.kind == "coded":
+            typed[name], found = _parse_coded(file, raw, rows, header, name)
+        elif name == "techniques":
+            typed[name], found, new_techniques = _parse_techniques(file, raw, rows, header)
+        elif column.kind == "list":
+            typed[name], found = _parse_list(raw), problems_frame([])
+        else:
+            typed[name], found = raw.replace("", None), problems_frame([])
+        problems.append(found)
+    return pd.DataFrame(typed, index=cells.index), problems, new_techniques
+
+
+def _too_long(file: str, raw: pd.Series, rows: pd.Series, header: str) -> pd.DataFrame:
+    bad = raw.str.len() > config.MAX_FIELD_CHARS
+    message = f"the value is longer than {config.MAX_FIELD_CHARS} characters"
+    return column_problems(file, rows[bad], header, message, raw[bad])
+
+
+def _parse_numbers(
+    file: str, raw: pd.Series, rows: pd.Series, header: str, column: Column
+) -> tuple[pd.Series, pd.DataFrame]:
+    text = raw.where(~raw.str.match(_DECIMAL_COMMA), raw.str.replace(",", ".", regex=False))
+    numbers = pd.to_numeric(text.replace("", None), errors="coerce").astype("float64")
+    given = raw != ""
+    not_number = given & numbers.isna()
+    low, high = column.low, column.high
+    out_of_range = numbers.notna() & ((numbers < low) | (numbers > high))
+    not_whole = numbers.notna() & ~out_of_range & (numbers % 1 != 0) & column.whole
+    found = [
+        column_problems(file, rows[not_number], header, "is not a number", raw[not_number]),
+        column_problems(file, rows[out_of_range], header,
+                        f"must be between {_fmt(low)} and {_fmt(high)}", raw[out_of_range]),
+        column_problems(file, rows[not_whole], header, "must be a whole number", raw[not_whole]),
+    ]
+    bad = not_number | out_of_range | not_whole
+    kept = numbers.where(~bad)
+    return (kept.astype("Int64") if column.whole else kept), concat_problems(found)
+
+
+def _parse_date_column(
+    file: str, raw: pd.Series, rows: pd.Series, header: str, order: DateOrder | None
+) -> tuple[pd.Series, pd.DataFrame]:
+    dates = parse_dates(raw, order)
+    bad = (raw != "") & dates.isna()
+    message = "is not a valid date (expected e.g. 2025-03-14)"
+    found = column_problems(file, rows[bad], header, message, raw[bad])
+    too_early = dates.notna() & (dates.dt.year < 1900)
+    found = concat_problems([found, column_problems(
+        file, rows[too_early], header, "is before 1900", raw[too_early])])
+    return dates.where(~too_early), found
+
+
+def _parse_coded(
+    file: str, raw: pd.Series, rows: pd.Series, header: str, name: str
+) -> tuple[pd.Series, pd.DataFrame]:
+    vocabulary, aliases = CODED_FIELDS[name]
+    lookup = build_lookup(vocabulary, aliases)
+    distinct = raw[raw != ""].drop_duplicates()
+    keys = pd.Series(distinct.map(lambda v: lookup.get(normalise_label(v))).to_numpy(),
+                     index=distinct.to_numpy(), dtype=object)
+    coded = raw.map(keys)
+    bad = (raw != "") & coded.isna()
+    allowed = ", ".join(vocabulary)
+    found = column_problems(file, rows[bad], header, f"must be one of: {allowed}", raw[bad])
+    return coded.astype(object).where(coded.notna(), None), found
+
+
+def _parse_list(raw: pd.Series) -> pd.Series:
+    """A list cell re-joined with ';' (any accepted separator in, one separator out)."""
+    distinct = raw[raw != ""].drop_duplicates()
+    joined = {v: ";".join(_split_list(v)) for v in distinct}
+    return raw.map(joined).replace("", None).astype(object)
+
+
+def _split_list(cell: str) -> list[str]:
+    return [item.strip() for item in re.split(LIST_SEPARATORS, cell) if item.strip()]
+
+
+def _parse_techniques(
+    file: str, raw: pd.Series, rows: pd.Series, header: str
+) -> tuple[pd.Series, pd.DataFrame, dict[str, str]]:
+    """Technique keys ';'-joined; labels outside the vocabulary become new techniques."""
+    new: dict[str, str] = {}
+    keyed: dict[str, str] = {}
+    for cell in raw[raw != ""].drop_duplicates():
+        keys: list[str] = []
+        for label in _split_list(cell):
+            key = TECHNIQUE_LOOKUP.get(normalise_label(label)) or slugify(label)
+            if key not in TECHNIQUE_LOOKUP.values():
+                new.setdefault(key, label)
+            if key and key not in keys:
+                keys.append(key)
+        keyed[cell] = ";".join(keys)
+    techniques = raw.map(keyed).fillna("").astype(object)
+    notices = []
+    for key, label in new.items():
+        first = rows[raw.str.contains(re.escape(label), regex=True)].head(1)
+        message = (f"technique {label!r} is not in Headway's vocabulary; "
+                   f"kept as a new technique '{key}'")
+        notices.append(column_problems(file, first, header, message, pd.Series([label]),
+                                       severity="notice"))
+    return techniques, concat_problems(notices), new
+
+
+def _session_frame(typed: pd.DataFrame) -> pd.DataFrame:
+    # A blank or missing status means attended; it is filled in when the row is inserted, so a
+    # file without the column never overwrites a stored no-show.
+    return typed.rename(columns={"series_id": "series_code"}).copy()
+
+
+def _required_values(
+    file: str, cells: pd.DataFrame, rows: pd.Series, has_sessions: bool, mapping: ColumnMapping
+) -> pd.DataFrame:
+    """A blank cell in a column that every row must fill."""
+    required = ("client_id", "session_date", "therapist") if has_sessions else ("client_id",)
+    found = []
+    for name in required:
+        if name in cells:
+            blank = cells[name] == ""
+            found.append(column_problems(file, rows[blank], mapping.header_of(name),
+                                         "a value is required",
+                                         cells.loc[blank, name]))
+    return concat_problems(found)
+
+
+def _session_rules(file: str, sessions: pd.DataFrame, mapping: ColumnMapping) -> pd.DataFrame:
+    """Row rules that involve more than one column (techniques, order of dates)."""
+    found = []
+    if "techniques" in sessions:
+        status = sessions["status"] if "status" in sessions else None
+        attended = status.fillna("attended") == "attended" if status is not None else True
+        needs = attended & (sessions["techniques"] == "")
+        found.append(column_problems(
+            file, sessions.loc[needs, "row"], mapping.header_of("techniques"),
+            "an attended session needs at least one technique", sessions.loc[needs, "techniques"],
+        ))
+    if {"intake_date", "session_date"} <= set(sessions.columns):
+        early = sessions["session_date"] < sessions["intake_date"]
+        found.append(column_problems(
+            file, sessions.loc[early, "row"], mapping.header_of("session_date"),
+            "the session is before the client's intake date", sessions.loc[early, "session_date"]
+            .dt.strftime("%Y-%m-%d"), severity="warning",
+        ))
+    return concat_problems(found)
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"

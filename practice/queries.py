@@ -1,0 +1,99 @@
+"""Reading the practice database into frames: fetch_*(conn, ...) -> DataFrame.
+
+Functions take a connection the caller owns and never commit. Frames use the practice's own
+client codes (`client_id`) and therapist names, as users know them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Connection, text
+
+from practice.importing.writing import read_table
+
+CLIENT_FRAME_SQL = """
+SELECT client_code AS client_id, name AS client_name, intake_date, birth_year, sex,
+       headache_type, headache_years, baseline_pain, baseline_headache_days_28d,
+       baseline_medication_days_28d, baseline_hit6, baseline_midas, baseline_stress,
+       baseline_sleep_quality, baseline_source, triggers, referral_source
+FROM clients ORDER BY client_code
+"""
+
+SESSION_FRAME_SQL = """
+SELECT s.id AS session_id, c.client_code AS client_id, t.name AS therapist,
+       ts.number AS series_number, s.series_code, s.session_date, s.status, s.duration_min,
+       s.pressure, s.pain_pre, s.pain_post, s.headache_days_7d, s.headache_days_28d,
+       s.medication_days_7d, s.hit6, s.midas, s.stress, s.sleep_quality, s.techniques,
+       s.self_care, s.cancel_reason, s.notes
+FROM sessions s
+JOIN clients c ON c.id = s.client_id
+JOIN therapists t ON t.id = s.therapist_id
+LEFT JOIN treatment_series ts ON ts.id = s.series_id
+ORDER BY c.client_code, s.session_date, t.name
+"""
+
+NUMERIC_CLIENT_COLUMNS = (
+    "birth_year", "headache_years", "baseline_pain", "baseline_headache_days_28d",
+    "baseline_medication_days_28d", "baseline_hit6", "baseline_midas", "baseline_stress",
+    "baseline_sleep_quality",
+)
+NUMERIC_SESSION_COLUMNS = (
+    "duration_min", "pain_pre", "pain_post", "headache_days_7d", "headache_days_28d",
+    "medication_days_7d", "hit6", "midas", "stress", "sleep_quality",
+)
+
+
+def fetch_clients(conn: Connection) -> pd.DataFrame:
+    """Every client with their intake, one row each, ordered by client code."""
+    frame = read_table(conn, CLIENT_FRAME_SQL)
+    return _as_floats(frame, NUMERIC_CLIENT_COLUMNS)
+
+
+def fetch_sessions(conn: Connection) -> pd.DataFrame:
+    """Every session with its client code, therapist name and series number, oldest first."""
+    frame = read_table(conn, SESSION_FRAME_SQL)
+    frame = _as_floats(frame, NUMERIC_SESSION_COLUMNS)
+    frame["series_number"] = frame["series_number"].astype("int64")
+    frame["techniques"] = frame["techniques"].fillna("")
+    return frame
+
+
+def _as_floats(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    return frame.astype({c: "float64" for c in columns})
+
+
+@dataclass(frozen=True)
+class PracticeCounts:
+    """Headline counts of what is stored."""
+
+    clients: int
+    sessions: int
+    therapists: int
+    first_session: pd.Timestamp | None
+    last_session: pd.Timestamp | None
+    sample_only: bool
+
+
+def fetch_counts(conn: Connection) -> PracticeCounts:
+    """How many clients, sessions and therapists are stored, and over which dates."""
+    row = conn.execute(text(
+        "SELECT (SELECT COUNT(*) FROM clients), (SELECT COUNT(*) FROM sessions), "
+        "(SELECT COUNT(*) FROM therapists), (SELECT MIN(session_date) FROM sessions), "
+        "(SELECT MAX(session_date) FROM sessions)"
+    )).one()
+    sources = {r[0] for r in conn.execute(text(
+        "SELECT DISTINCT source FROM imports WHERE status = 'completed'"))}
+    first, last = (pd.Timestamp(v) if v is not None else None for v in row[3:5])
+    return PracticeCounts(int(row[0]), int(row[1]), int(row[2]), first, last,
+                          sample_only=sources == {"sample"})
+
+
+def fetch_imports(conn: Connection) -> pd.DataFrame:
+    """Import history, newest first, with what each import changed."""
+    return read_table(conn, """
+        SELECT id, source, file_names, started_at, status, rows_read, clients_added,
+               clients_updated, sessions_added, sessions_updated, sessions_unchanged,
+               undone_at, notices
+        FROM imports ORDER BY id DESC""")

@@ -1,0 +1,181 @@
+"""Writing imports to the database, on SQLite and on PostgreSQL: merge, reject, undo."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, text
+
+from practice.importing import ImportRejected, UndoRefused, import_files, undo_import
+from practice.importing.problems import format_problem
+from practice.models import Base
+from practice.queries import fetch_sessions
+from tests.conftest import csv_bytes
+
+HEADER = ("client_id,client_name,intake_date,headache_type,baseline_headache_days_28d,"
+          "session_date,therapist,techniques,pain_pre,pain_post,headache_days_7d,notes")
+ROWS = (
+    'C1,Ann Lee,2025-01-02,migraine,12,2025-01-05,Jo Park,TPT; stretch,6,4,3,"firm, not too"',
+    "C1,Ann Lee,2025-01-02,migraine,12,2025-01-12,Jo Park,trigger point,5,3,2,",
+    'C2,Bob Ray,2025-01-03,TTH,8,2025-01-06,Sam Wu,CST|Hot stones,7,5,2,"=HYPERLINK(""x"")"',
+)
+FIRST = csv_bytes(HEADER, *ROWS)
+
+
+def snapshot(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table, sorted: equal snapshots mean an unchanged database."""
+    with engine.connect() as conn:
+        return {
+            table: sorted(map(tuple, conn.execute(text(f"SELECT * FROM {table}"))), key=repr)
+            for table in Base.metadata.tables
+        }
+
+
+def count(engine: Engine, table: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one())
+
+
+def test_first_import_adds_every_client_session_and_link(engine: Engine) -> None:
+    result = import_files(engine, [("first.csv", FIRST)])
+    assert (result.clients_added, result.sessions_added, result.sessions_updated) == (2, 3, 0)
+    assert result.import_id == 1
+    with engine.connect() as conn:
+        sessions = fetch_sessions(conn)
+    assert sessions["techniques"].tolist() == [
+        "trigger_point;stretching", "trigger_point", "craniosacral;hot_stones"]
+    assert sessions["notes"].tolist()[2] == '=HYPERLINK("x")'  # data, never a formula
+    assert sessions["series_number"].tolist() == [1, 1, 1]
+    assert count(engine, "session_techniques") == 5
+    assert count(engine, "treatment_series") == 2
+
+
+def test_reimporting_the_same_file_changes_nothing(engine: Engine) -> None:
+    import_files(engine, [("first.csv", FIRST)])
+    before = snapshot(engine)
+    result = import_files(engine, [("first.csv", FIRST)])
+    assert (result.sessions_added, result.sessions_updated, result.sessions_unchanged) == (
+        0, 0, 3)
+    after = snapshot(engine)
+    after.pop("imports"), before.pop("imports")  # only the history gains a line
+    assert after == before
+
+
+def test_corrected_reexport_updates_those_sessions_and_undo_restores_them(
+    engine: Engine,
+) -> None:
+    import_files(engine, [("first.csv", FIRST)])
+    original = snapshot(engine)
+    corrected = csv_bytes(HEADER, ROWS[0].replace(",6,4,3,", ",7,4,3,"), ROWS[1],
+                          ROWS[2].replace("CST|Hot stones", "CST"),
+                          "C3,Cy Dee,2025-02-01,cluster,4,2025-02-02,Jo Park,NMT,3,2,1,")
+    result = import_files(engine, [("corrected.csv", corrected)])
+    assert (result.clients_added, result.sessions_added, result.sessions_updated,
+            result.sessions_unchanged) == (1, 1, 2, 1)
+    with engine.connect() as conn:
+        sessions = fetch_sessions(conn).set_index("client_id")
+    assert sessions.loc["C1", "pain_pre"].tolist() == [7.0, 5.0]
+    assert sessions.loc["C2", "techniques"] == "craniosacral"
+
+    assert undo_import(engine, 2) == {"sessions_removed": 1, "sessions_restored": 2,
+                                      "clients_removed": 1, "clients_restored": 0}
+    restored = snapshot(engine)
+    assert restored.pop("imports") != original.pop("imports")  # the undo is recorded
+    assert restored == original
+
+
+def test_blank_cells_never_erase_stored_values(engine: Engine) -> None:
+    import_files(engine, [("first.csv", FIRST)])
+    blanked = csv_bytes("client_id,session_date,therapist,techniques,pain_pre,notes",
+                        "C1,2025-01-05,Jo Park,TPT; stretch,,")
+    result = import_files(engine, [("blank.csv", blanked)])
+    assert result.sessions_unchanged == 1
+    with engine.connect() as conn:
+        first = fetch_sessions(conn).iloc[0]
+    assert (first["pain_pre"], first["notes"]) == (6.0, "firm, not too")
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (csv_bytes(HEADER, ROWS[0].replace(",6,4,3,", ",11,4,3,")),
+         "first.csv row 2, column pain_pre: must be between 0 and 10 ('11')"),
+        (csv_bytes("client_id,session_date,therapist,techniques", "C9,2025-01-01,Jo,TPT"),
+         "first.csv row 2, column intake_date: client C9 is new to Headway and needs an "
+         "intake date"),
+        (b"", "first.csv: the file is empty"),
+        (csv_bytes(HEADER), "first.csv: the file has a header but no rows"),
+        (b"PK\x03\x04\x00\x00binary", "first.csv: the file is not a text CSV file (binary "
+                                      "content at byte 2); export it from your practice "
+                                      "software as CSV"),
+    ],
+    ids=["out-of-range", "new-client-without-intake", "empty", "header-only", "binary"],
+)
+def test_a_rejected_import_names_the_problem_and_leaves_the_database_as_it_was(
+    engine: Engine, content: bytes, expected: str
+) -> None:
+    import_files(engine, [("seed.csv", FIRST)])
+    before = snapshot(engine)
+    with pytest.raises(ImportRejected) as rejected:
+        import_files(engine, [("first.csv", content)])
+    errors = rejected.value.report.query("severity == 'error'")
+    messages = [format_problem(f, r, c, m, v) for f, r, c, m, v in
+                errors[["file", "row", "column", "message", "value"]].itertuples(
+                    index=False, name=None)]
+    assert expected in messages
+    assert snapshot(engine) == before
+
+
+def test_dry_run_reports_the_counts_and_writes_nothing(engine: Engine) -> None:
+    before = snapshot(engine)
+    result = import_files(engine, [("first.csv", FIRST)], dry_run=True)
+    assert (result.dry_run, result.import_id, result.sessions_added) == (True, None, 3)
+    assert snapshot(engine) == before
+
+
+def test_an_intake_file_and_a_sessions_file_import_together(engine: Engine) -> None:
+    intake = csv_bytes("Client ID,Intake date,Diagnosis,Year of birth",
+                       "C7,2025-03-01,migraine with aura,1980")
+    sessions = csv_bytes("Client ID,Date,Practitioner,Treatment,Pain before",
+                         "C7,2025-03-04,Jo Park,MFR,5")
+    result = import_files(engine, [("intake.csv", intake), ("sessions.csv", sessions)])
+    assert (result.clients_added, result.sessions_added) == (1, 1)
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT headache_type, birth_year FROM clients")).one()
+    assert tuple(row) == ("migraine_with_aura", 1980)
+
+
+def test_a_long_gap_starts_a_new_series_and_undo_renumbers(engine: Engine) -> None:
+    import_files(engine, [("first.csv", FIRST)])
+    later = csv_bytes("client_id,session_date,therapist,techniques", "C1,2025-09-01,Jo Park,TPT")
+    import_files(engine, [("later.csv", later)])
+    with engine.connect() as conn:
+        numbers = fetch_sessions(conn).query("client_id == 'C1'")["series_number"].tolist()
+    assert numbers == [1, 1, 2]
+    assert count(engine, "treatment_series") == 3
+    undo_import(engine, 2)
+    assert count(engine, "treatment_series") == 2
+
+
+def test_only_the_newest_import_can_be_undone(engine: Engine) -> None:
+    import_files(engine, [("first.csv", FIRST)])
+    import_files(engine, [("again.csv", FIRST)])
+    with pytest.raises(UndoRefused, match="undo #2 first"):
+        undo_import(engine, 1)
+    undo_import(engine, 2)
+    with pytest.raises(UndoRefused, match="already undone"):
+        undo_import(engine, 2)
+    undo_import(engine, 1)
+    assert count(engine, "sessions") == 0
+    assert count(engine, "clients") == 0
+    assert count(engine, "therapists") == 0
+
+
+def test_imports_history_records_counts(engine: Engine) -> None:
+    import_files(engine, [("first.csv", FIRST)])
+    with engine.connect() as conn:
+        history = pd.read_sql(text("SELECT file_names, status, sessions_added, notices "
+                                   "FROM imports"), conn)
+    assert history.loc[0, ["file_names", "status", "sessions_added"]].tolist() == [
+        "first.csv", "completed", 3]
+    assert "Hot stones" in history.loc[0, "notices"]
