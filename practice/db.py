@@ -152,7 +152,9 @@ def _python_rows(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
     return list(plain.itertuples(index=False, name=None))
 
 
-def _copy_rows(conn: Connection, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+def _copy_rows(
+    conn: Connection, table: str, columns: list[str], rows: list[tuple[Any, ...]]
+) -> None:
     driver = conn.connection.driver_connection
     assert driver is not None
     with driver.cursor() as cursor:
@@ -167,10 +169,12 @@ def reset_sequences(conn: Connection, tables: Sequence[str]) -> None:
     if conn.dialect.name != "postgresql":
         return
     for table in tables:
-        conn.execute(text(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
-            f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
-        ))
+        conn.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+            )
+        )
 
 
 def describe_url(url: str) -> str:
@@ -180,5 +184,15 @@ def describe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-__all__ = ["bulk_insert", "bulk_update", "create_engine_for", "delete_ids", "describe_url",
-           "has_imports", "import_transaction", "next_ids", "reset_sequences", "upgrade_schema"]
+__all__ = [
+    "bulk_insert",
+    "bulk_update",
+    "create_engine_for",
+    "delete_ids",
+    "describe_url",
+    "has_imports",
+    "import_transaction",
+    "next_ids",
+    "reset_sequences",
+    "upgrade_schema",
+]

@@ -38,5 +38,15 @@ def import_paths(engine: Engine, paths: Sequence[Path], **options: object) -> Im
     return import_files(engine, files, **options)  # type: ignore[arg-type]
 
 
-__all__ = ["DateOrder", "ImportRejected", "ImportResult", "PreparedBatch", "UndoRefused",
-           "describe_problems", "import_files", "import_paths", "prepare_batch", "undo_import"]
+__all__ = [
+    "DateOrder",
+    "ImportRejected",
+    "ImportResult",
+    "PreparedBatch",
+    "UndoRefused",
+    "describe_problems",
+    "import_files",
+    "import_paths",
+    "prepare_batch",
+    "undo_import",
+]

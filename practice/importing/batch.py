@@ -116,11 +116,15 @@ def _conflicts(rows: pd.DataFrame, column: str) -> pd.DataFrame:
     if later.empty:
         return problems_frame([])
     first = distinct.drop_duplicates("client_id").set_index("client_id").loc[later["client_id"]]
-    message = (f"client has two different {column} values; the first was "
-               + _shown(first[column]) + " at " + first["file"] + " row "
-               + first["row"].astype(str))
-    return column_problems(later["file"], later["row"], column, message,
-                           _shown(later[column]))
+    message = (
+        f"client has two different {column} values; the first was "
+        + _shown(first[column])
+        + " at "
+        + first["file"]
+        + " row "
+        + first["row"].astype(str)
+    )
+    return column_problems(later["file"], later["row"], column, message, _shown(later[column]))
 
 
 def _shown(values: pd.Series) -> pd.Series:
@@ -143,12 +147,19 @@ def drop_repeated_sessions(sessions: pd.DataFrame) -> tuple[pd.DataFrame, pd.Dat
     first = first.loc[pd.MultiIndex.from_frame(later[SESSION_KEY])]
     where = (first["file"] + " row " + first["row"].astype(str)).set_axis(later.index)
     same = repeated.duplicated(content, keep="first").loc[later.index]
-    notices = column_problems(later.loc[same, "file"], later.loc[same, "row"], "",
-                              "repeats the same session as " + where[same] + "; imported once",
-                              severity="notice")
-    errors = column_problems(later.loc[~same, "file"], later.loc[~same, "row"], "session_date",
-                             "same client, date and therapist as " + where[~same]
-                             + " but with different values")
+    notices = column_problems(
+        later.loc[same, "file"],
+        later.loc[same, "row"],
+        "",
+        "repeats the same session as " + where[same] + "; imported once",
+        severity="notice",
+    )
+    errors = column_problems(
+        later.loc[~same, "file"],
+        later.loc[~same, "row"],
+        "session_date",
+        "same client, date and therapist as " + where[~same] + " but with different values",
+    )
     kept = sessions.drop(index=later.index[same.to_numpy()])
     return kept, concat_problems([notices, errors])
 

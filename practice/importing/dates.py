@@ -115,6 +115,7 @@ def _four_digit_year(years: pd.Series) -> pd.Series:
 def _assemble(year: pd.Series, month: pd.Series, day: pd.Series) -> pd.Series:
     if len(year) == 0:
         return pd.Series([], dtype="datetime64[ns]")
-    parts = pd.DataFrame({"year": year.astype(int), "month": month.astype(int),
-                          "day": day.astype(int)})
+    parts = pd.DataFrame(
+        {"year": year.astype(int), "month": month.astype(int), "day": day.astype(int)}
+    )
     return pd.to_datetime(parts, errors="coerce")

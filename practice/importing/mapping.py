@@ -41,8 +41,10 @@ class ColumnMapping:
     def header_of(self, canonical: str) -> str:
         """The file's own header for a canonical column (for messages)."""
         header = self.to_header.get(canonical, canonical)
-        return header if normalise_label(header) == normalise_label(canonical) else (
-            f"{header} ({canonical})"
+        return (
+            header
+            if normalise_label(header) == normalise_label(canonical)
+            else (f"{header} ({canonical})")
         )
 
 
@@ -57,24 +59,31 @@ def map_columns(
     for header in headers:
         duplicate = _PANDAS_DUPLICATE.match(header)
         if duplicate and duplicate["base"] in headers:
-            problems.append(Problem(file, 1, duplicate["base"], "error",
-                                    "this header appears more than once"))
+            problems.append(
+                Problem(file, 1, duplicate["base"], "error", "this header appears more than once")
+            )
             continue
         canonical = _canonical_for(header, explicit_norm, problems, file)
         if canonical is None:
             ignored.append(header)
             continue
         if canonical in to_header:
-            problems.append(Problem(
-                file, 1, header, "error",
-                f"both '{to_header[canonical]}' and '{header}' look like {canonical}; "
-                "choose one with a column mapping",
-            ))
+            problems.append(
+                Problem(
+                    file,
+                    1,
+                    header,
+                    "error",
+                    f"both '{to_header[canonical]}' and '{header}' look like {canonical}; "
+                    "choose one with a column mapping",
+                )
+            )
             continue
         to_header[canonical] = header
     problems.extend(
         Problem(file, 1, header, "notice", "column not used by Headway (ignored)")
-        for header in ignored if header.strip()
+        for header in ignored
+        if header.strip()
     )
     return ColumnMapping(file, to_header, tuple(ignored), tuple(problems))
 
@@ -88,8 +97,15 @@ def _canonical_for(
         if target in ("", None):
             return None
         if target not in COLUMNS_BY_NAME:
-            problems.append(Problem(file, 1, header, "error",
-                                    f"the column mapping names an unknown column {target!r}"))
+            problems.append(
+                Problem(
+                    file,
+                    1,
+                    header,
+                    "error",
+                    f"the column mapping names an unknown column {target!r}",
+                )
+            )
             return None
         return target
     return SYNONYMS.get(key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -29,16 +29,16 @@ class Problem:
         return format_problem(self.file, self.row, self.column, self.message, self.value)
 
 
-def format_problem(file: str, row: object, column: object, message: str, value: object) -> str:
+def format_problem(file: str, row: Any, column: Any, message: str, value: Any) -> str:
     """`file row R, column C: message (value)`, leaving out the parts that do not apply."""
     place = [file] if file else []
-    if row is not None and not pd.isna(row):  # type: ignore[call-overload]
-        place.append(f"row {int(row)}")  # type: ignore[call-overload]
+    if row is not None and not pd.isna(row):
+        place.append(f"row {int(row)}")
     where = " ".join(place)
-    if column is not None and not pd.isna(column) and column != "":  # type: ignore[call-overload]
+    if column is not None and not pd.isna(column) and column != "":
         where = f"{where}, column {column}" if where else f"column {column}"
     text = f"{where}: {message}" if where else message
-    if value is not None and not pd.isna(value) and str(value) != "":  # type: ignore[call-overload]
+    if value is not None and not pd.isna(value) and str(value) != "":
         shown = str(value)
         if len(shown) > SHOWN_VALUE_CHARS:
             shown = shown[:SHOWN_VALUE_CHARS] + "…"
@@ -53,22 +53,29 @@ def problems_frame(problems: Iterable[Problem]) -> pd.DataFrame:
 
 
 def column_problems(
-    file: str | pd.Series, rows: pd.Series, column: str, message: str | pd.Series,
-    values: pd.Series | None = None, severity: Severity = "error",
+    file: str | pd.Series,
+    rows: pd.Series,
+    column: str,
+    message: str | pd.Series,
+    values: pd.Series | None = None,
+    severity: Severity = "error",
 ) -> pd.DataFrame:
     """A report frame with one problem per flagged row, built without a Python loop.
 
     `file` and `message` are one text for all rows or a Series aligned with `rows`.
     """
     count = len(rows)
-    return pd.DataFrame({
-        "file": file if isinstance(file, str) else file.to_numpy(),
-        "row": pd.array(rows.to_numpy(), dtype="Int64"),
-        "column": column,
-        "severity": severity,
-        "message": message if isinstance(message, str) else message.to_numpy(),
-        "value": [None] * count if values is None else values.astype("object").to_numpy(),
-    }, index=range(count))
+    return pd.DataFrame(
+        {
+            "file": file if isinstance(file, str) else file.to_numpy(),
+            "row": pd.array(rows.to_numpy(), dtype="Int64"),
+            "column": column,
+            "severity": severity,
+            "message": message if isinstance(message, str) else message.to_numpy(),
+            "value": [None] * count if values is None else values.astype("object").to_numpy(),
+        },
+        index=range(count),
+    )
 
 
 def concat_problems(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:

@@ -43,16 +43,25 @@ def read_table(file: str, data: bytes) -> RawTable:
     """Decode and parse one CSV export into text cells, or raise UnreadableFile."""
     max_bytes = config.MAX_UPLOAD_MB * 1024 * 1024
     if len(data) > max_bytes:
-        _reject(file, f"is {len(data) / 1024 / 1024:.0f} MB, above the limit of "
-                      f"{config.MAX_UPLOAD_MB:.0f} MB (setting PRACTICE_MAX_UPLOAD_MB)")
+        _reject(
+            file,
+            f"is {len(data) / 1024 / 1024:.0f} MB, above the limit of "
+            f"{config.MAX_UPLOAD_MB:.0f} MB (setting PRACTICE_MAX_UPLOAD_MB)",
+        )
     text, encoding = decode_text(file, data)
     if text.strip() == "":
         _reject(file, "is empty")
     separator = sniff_separator(text)
     try:
         cells = pd.read_csv(
-            io.StringIO(text), sep=separator, dtype=str, keep_default_na=False,
-            na_filter=False, skip_blank_lines=True, quotechar='"', engine="c",
+            io.StringIO(text),
+            sep=separator,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=True,
+            quotechar='"',
+            engine="c",
         )
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
         _reject(file, f"is not a well-formed CSV file: {exc}")
@@ -70,8 +79,11 @@ def decode_text(file: str, data: bytes) -> tuple[str, str]:
     control = next((i for i, b in enumerate(head) if b in _CONTROL_BYTES), None)
     if control is not None or b"\x00" in data:
         position = control if control is not None else data.index(b"\x00")
-        _reject(file, f"is not a text CSV file (binary content at byte {position}); "
-                      "export it from your practice software as CSV")
+        _reject(
+            file,
+            f"is not a text CSV file (binary content at byte {position}); "
+            "export it from your practice software as CSV",
+        )
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
@@ -79,8 +91,9 @@ def decode_text(file: str, data: bytes) -> tuple[str, str]:
     try:
         return data.decode("cp1252"), "windows-1252"
     except UnicodeDecodeError as exc:
-        _reject(file, f"is neither UTF-8 nor Windows-1252 text (byte {exc.start}); "
-                      "save it as CSV UTF-8")
+        _reject(
+            file, f"is neither UTF-8 nor Windows-1252 text (byte {exc.start}); save it as CSV UTF-8"
+        )
     raise AssertionError("unreachable")
 
 

@@ -31,10 +31,14 @@ def undo_import(engine: Engine, import_id: int) -> dict[str, int]:
     """Reverse import `import_id` in one transaction; returns what was removed and restored."""
     with db.import_transaction(engine) as conn:
         _check_undoable(conn, import_id)
-        added_sessions = _ids(conn, "SELECT id, client_id FROM sessions WHERE import_id = :i",
-                              import_id)
-        priors = read_table(conn, f"SELECT table_name, row_id, prior FROM prior_values "  # noqa: S608
-                                  f"WHERE import_id = {int(import_id)}")
+        added_sessions = _ids(
+            conn, "SELECT id, client_id FROM sessions WHERE import_id = :i", import_id
+        )
+        priors = read_table(
+            conn,
+            f"SELECT table_name, row_id, prior FROM prior_values "  # noqa: S608
+            f"WHERE import_id = {int(import_id)}",
+        )
         restored_sessions = _restore(conn, priors, "sessions")
         db.delete_ids(conn, "session_techniques", added_sessions["id"].tolist(), "session_id")
         db.delete_ids(conn, "sessions", added_sessions["id"].tolist())
@@ -43,16 +47,24 @@ def undo_import(engine: Engine, import_id: int) -> dict[str, int]:
         db.delete_ids(conn, "clients", added_clients["id"].tolist())
         restored_clients = _restore(conn, priors, "clients")
         _relink_restored(conn, priors)
-        survivors = sorted(set(added_sessions["client_id"].tolist())
-                           | _clients_of(conn, priors) - set(added_clients["id"].tolist()))
+        survivors = sorted(
+            set(added_sessions["client_id"].tolist())
+            | _clients_of(conn, priors) - set(added_clients["id"].tolist())
+        )
         _rebuild_series(conn, survivors)
         for table in ("therapists", "techniques"):
             conn.execute(text(f"DELETE FROM {table} WHERE import_id = :i"), {"i": import_id})  # noqa: S608
         conn.execute(text("DELETE FROM prior_values WHERE import_id = :i"), {"i": import_id})
-        conn.execute(text("UPDATE imports SET status = 'undone', undone_at = :now WHERE id = :i"),
-                     {"now": dt.datetime.now(dt.UTC).replace(tzinfo=None), "i": import_id})
-    return {"sessions_removed": len(added_sessions), "sessions_restored": restored_sessions,
-            "clients_removed": len(added_clients), "clients_restored": restored_clients}
+        conn.execute(
+            text("UPDATE imports SET status = 'undone', undone_at = :now WHERE id = :i"),
+            {"now": dt.datetime.now(dt.UTC).replace(tzinfo=None), "i": import_id},
+        )
+    return {
+        "sessions_removed": len(added_sessions),
+        "sessions_restored": restored_sessions,
+        "clients_removed": len(added_clients),
+        "clients_restored": restored_clients,
+    }
 
 
 def _check_undoable(conn: Connection, import_id: int) -> None:
@@ -61,12 +73,14 @@ def _check_undoable(conn: Connection, import_id: int) -> None:
         raise UndoRefused(f"there is no import #{import_id}")
     if row.status != "completed":
         raise UndoRefused(f"import #{import_id} is already {row.status}")
-    later = conn.execute(text(
-        "SELECT MAX(id) FROM imports WHERE status = 'completed' AND id > :i"), {"i": import_id}
+    later = conn.execute(
+        text("SELECT MAX(id) FROM imports WHERE status = 'completed' AND id > :i"), {"i": import_id}
     ).scalar_one()
     if later is not None:
-        raise UndoRefused(f"import #{import_id} cannot be undone while the later import "
-                          f"#{later} is in place; undo #{later} first")
+        raise UndoRefused(
+            f"import #{import_id} cannot be undone while the later import "
+            f"#{later} is in place; undo #{later} first"
+        )
 
 
 def _ids(conn: Connection, sql: str, import_id: int) -> pd.DataFrame:
@@ -94,11 +108,13 @@ def _loads(prior: object) -> dict[str, object]:
 
 def _relink_restored(conn: Connection, priors: pd.DataFrame) -> None:
     rows = priors[priors["table_name"] == "sessions"]
-    with_techniques = [(int(r), _loads(p)) for r, p in zip(rows["row_id"], rows["prior"],
-                                                          strict=True)]
-    restored = pd.DataFrame([{"id": r, "techniques": p["techniques"]}
-                             for r, p in with_techniques if "techniques" in p],
-                            columns=["id", "techniques"])
+    with_techniques = [
+        (int(r), _loads(p)) for r, p in zip(rows["row_id"], rows["prior"], strict=True)
+    ]
+    restored = pd.DataFrame(
+        [{"id": r, "techniques": p["techniques"]} for r, p in with_techniques if "techniques" in p],
+        columns=["id", "techniques"],
+    )
     if restored.empty:
         return
     technique_ids = {key: id_ for key, id_ in conn.execute(text("SELECT key, id FROM techniques"))}
@@ -119,7 +135,6 @@ def _rebuild_series(conn: Connection, client_ids: list[int]) -> None:
     if not client_ids:
         return
     stored = read_sessions_of(conn, client_ids)
-    plan = plan_series(conn, stored[["id", "client_id", "session_date", "series_code"]],
-                       client_ids)
+    plan = plan_series(conn, stored[["id", "client_id", "session_date", "series_code"]], client_ids)
     move_sessions_between_series(conn, stored, plan.session_series)
     db.delete_ids(conn, "treatment_series", plan.stale_ids)

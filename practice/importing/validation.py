@@ -66,9 +66,11 @@ def parse_file(
     problems = [problems_frame(mapping.problems)]
     has_sessions = any(c in mapping.to_header for c in SESSION_COLUMNS)
     missing = _missing_columns(mapping, has_sessions)
-    problems.append(problems_frame(
-        Problem(file, 1, name, "error", "required column is missing") for name in missing
-    ))
+    problems.append(
+        problems_frame(
+            Problem(file, 1, name, "error", "required column is missing") for name in missing
+        )
+    )
     order, order_problems = _resolve_date_order(file, cells, mapping, date_order)
     problems.append(problems_frame(order_problems))
     typed, typing_problems, new_techniques = _type_columns(file, cells, rows, mapping, order)
@@ -81,8 +83,9 @@ def parse_file(
     if has_sessions:
         sessions = _session_frame(typed)
         problems.append(_session_rules(file, sessions, mapping))
-    return ParsedFile(file, intake, sessions, concat_problems(problems), new_techniques,
-                      tuple(mapping.to_header))
+    return ParsedFile(
+        file, intake, sessions, concat_problems(problems), new_techniques, tuple(mapping.to_header)
+    )
 
 
 def _missing_columns(mapping: ColumnMapping, has_sessions: bool) -> list[str]:
@@ -99,17 +102,24 @@ def _resolve_date_order(
     try:
         return infer_date_order(date_columns), []
     except AmbiguousDateOrder as exc:
-        message = (f"dates like {exc.example!r} read differently day-first and month-first; "
-                   "say which with --dayfirst or --monthfirst (or the date order choice)")
+        message = (
+            f"dates like {exc.example!r} read differently day-first and month-first; "
+            "say which with --dayfirst or --monthfirst (or the date order choice)"
+        )
         return None, [Problem(file, None, mapping.header_of(exc.column), "error", message)]
     except MixedDateOrder as exc:
-        message = (f"the file mixes day-first dates ({exc.dayfirst_example!r}) with month-first "
-                   f"dates ({exc.monthfirst_example!r}); fix the export or choose the order")
+        message = (
+            f"the file mixes day-first dates ({exc.dayfirst_example!r}) with month-first "
+            f"dates ({exc.monthfirst_example!r}); fix the export or choose the order"
+        )
         return None, [Problem(file, None, None, "error", message)]
 
 
 def _type_columns(
-    file: str, cells: pd.DataFrame, rows: pd.Series, mapping: ColumnMapping,
+    file: str,
+    cells: pd.DataFrame,
+    rows: pd.Series,
+    mapping: ColumnMapping,
     order: DateOrder | None,
 ) -> tuple[pd.DataFrame, list[pd.DataFrame], dict[str, str]]:
     typed: dict[str, pd.Series] = {}
@@ -154,8 +164,13 @@ def _parse_numbers(
     not_whole = numbers.notna() & ~out_of_range & (numbers % 1 != 0) & column.whole
     found = [
         column_problems(file, rows[not_number], header, "is not a number", raw[not_number]),
-        column_problems(file, rows[out_of_range], header,
-                        f"must be between {_fmt(low)} and {_fmt(high)}", raw[out_of_range]),
+        column_problems(
+            file,
+            rows[out_of_range],
+            header,
+            f"must be between {_fmt(low)} and {_fmt(high)}",
+            raw[out_of_range],
+        ),
         column_problems(file, rows[not_whole], header, "must be a whole number", raw[not_whole]),
     ]
     bad = not_number | out_of_range | not_whole
@@ -171,8 +186,9 @@ def _parse_date_column(
     message = "is not a valid date (expected e.g. 2025-03-14)"
     found = column_problems(file, rows[bad], header, message, raw[bad])
     too_early = dates.notna() & (dates.dt.year < 1900)
-    found = concat_problems([found, column_problems(
-        file, rows[too_early], header, "is before 1900", raw[too_early])])
+    found = concat_problems(
+        [found, column_problems(file, rows[too_early], header, "is before 1900", raw[too_early])]
+    )
     return dates.where(~too_early), found
 
 
@@ -182,8 +198,11 @@ def _parse_coded(
     vocabulary, aliases = CODED_FIELDS[name]
     lookup = build_lookup(vocabulary, aliases)
     distinct = raw[raw != ""].drop_duplicates()
-    keys = pd.Series(distinct.map(lambda v: lookup.get(normalise_label(v))).to_numpy(),
-                     index=distinct.to_numpy(), dtype=object)
+    keys = pd.Series(
+        distinct.map(lambda v: lookup.get(normalise_label(v))).to_numpy(),
+        index=distinct.to_numpy(),
+        dtype=object,
+    )
     coded = raw.map(keys)
     bad = (raw != "") & coded.isna()
     allowed = ", ".join(vocabulary)
@@ -221,10 +240,12 @@ def _parse_techniques(
     notices = []
     for key, label in new.items():
         first = rows[raw.str.contains(re.escape(label), regex=True)].head(1)
-        message = (f"technique {label!r} is not in Headway's vocabulary; "
-                   f"kept as a new technique '{key}'")
-        notices.append(column_problems(file, first, header, message, pd.Series([label]),
-                                       severity="notice"))
+        message = (
+            f"technique {label!r} is not in Headway's vocabulary; kept as a new technique '{key}'"
+        )
+        notices.append(
+            column_problems(file, first, header, message, pd.Series([label]), severity="notice")
+        )
     return techniques, concat_problems(notices), new
 
 
@@ -243,9 +264,15 @@ def _required_values(
     for name in required:
         if name in cells:
             blank = cells[name] == ""
-            found.append(column_problems(file, rows[blank], mapping.header_of(name),
-                                         "a value is required",
-                                         cells.loc[blank, name]))
+            found.append(
+                column_problems(
+                    file,
+                    rows[blank],
+                    mapping.header_of(name),
+                    "a value is required",
+                    cells.loc[blank, name],
+                )
+            )
     return concat_problems(found)
 
 
@@ -253,20 +280,30 @@ def _session_rules(file: str, sessions: pd.DataFrame, mapping: ColumnMapping) ->
     """Row rules that involve more than one column (techniques, order of dates)."""
     found = []
     if "techniques" in sessions:
-        status = sessions["status"] if "status" in sessions else None
-        attended = status.fillna("attended") == "attended" if status is not None else True
+        status = sessions.get("status", pd.Series("attended", index=sessions.index))
+        attended = status.fillna("attended") == "attended"
         needs = attended & (sessions["techniques"] == "")
-        found.append(column_problems(
-            file, sessions.loc[needs, "row"], mapping.header_of("techniques"),
-            "an attended session needs at least one technique", sessions.loc[needs, "techniques"],
-        ))
+        found.append(
+            column_problems(
+                file,
+                sessions.loc[needs, "row"],
+                mapping.header_of("techniques"),
+                "an attended session needs at least one technique",
+                sessions.loc[needs, "techniques"],
+            )
+        )
     if {"intake_date", "session_date"} <= set(sessions.columns):
         early = sessions["session_date"] < sessions["intake_date"]
-        found.append(column_problems(
-            file, sessions.loc[early, "row"], mapping.header_of("session_date"),
-            "the session is before the client's intake date", sessions.loc[early, "session_date"]
-            .dt.strftime("%Y-%m-%d"), severity="warning",
-        ))
+        found.append(
+            column_problems(
+                file,
+                sessions.loc[early, "row"],
+                mapping.header_of("session_date"),
+                "the session is before the client's intake date",
+                sessions.loc[early, "session_date"].dt.strftime("%Y-%m-%d"),
+                severity="warning",
+            )
+        )
     return concat_problems(found)
 
 

@@ -28,15 +28,41 @@ from practice.series import assign_series
 from practice.vocabulary import technique_label
 
 SESSION_VALUE_COLUMNS = (
-    "series_code", "status", "duration_min", "pressure", "pain_pre", "pain_post",
-    "headache_days_7d", "headache_days_28d", "medication_days_7d", "hit6", "midas", "stress",
-    "sleep_quality", "cancel_reason", "self_care", "notes", "techniques",
+    "series_code",
+    "status",
+    "duration_min",
+    "pressure",
+    "pain_pre",
+    "pain_post",
+    "headache_days_7d",
+    "headache_days_28d",
+    "medication_days_7d",
+    "hit6",
+    "midas",
+    "stress",
+    "sleep_quality",
+    "cancel_reason",
+    "self_care",
+    "notes",
+    "techniques",
 )
 CLIENT_VALUE_COLUMNS = (
-    "name", "intake_date", "birth_year", "sex", "headache_type", "headache_years",
-    "baseline_pain", "baseline_headache_days_28d", "baseline_medication_days_28d",
-    "baseline_hit6", "baseline_midas", "baseline_stress", "baseline_sleep_quality",
-    "baseline_source", "triggers", "referral_source",
+    "name",
+    "intake_date",
+    "birth_year",
+    "sex",
+    "headache_type",
+    "headache_years",
+    "baseline_pain",
+    "baseline_headache_days_28d",
+    "baseline_medication_days_28d",
+    "baseline_hit6",
+    "baseline_midas",
+    "baseline_stress",
+    "baseline_sleep_quality",
+    "baseline_source",
+    "triggers",
+    "referral_source",
 )
 DATE_COLUMNS = ("intake_date", "session_date", "first_date", "last_date")
 
@@ -95,17 +121,30 @@ def _merge(conn: Connection, batch: PreparedBatch, source: str, dry_run: bool) -
     therapist_ids = _ensure_names(conn, "therapists", "name", _therapists(batch), import_id)
     technique_ids = _ensure_techniques(conn, batch, import_id)
     clients = _merge_clients(conn, batch, import_id)
-    result = ImportResult(import_id=None if dry_run else import_id, files=batch.files,
-                          rows_read=batch.rows_read, dry_run=dry_run)
+    result = ImportResult(
+        import_id=None if dry_run else import_id,
+        files=batch.files,
+        rows_read=batch.rows_read,
+        dry_run=dry_run,
+    )
     result.clients_added, result.clients_updated = clients.added, clients.updated
     if not batch.sessions.empty:
-        counts = _merge_sessions(conn, batch, clients.ids, therapist_ids, technique_ids,
-                                 import_id)
+        counts = _merge_sessions(conn, batch, clients.ids, therapist_ids, technique_ids, import_id)
         result.sessions_added, result.sessions_updated, result.sessions_unchanged = counts
     result.problems = concat_problems([batch.problems, clients.warnings])
     _finish_import(conn, import_id, result)
-    db.reset_sequences(conn, ["imports", "therapists", "techniques", "clients", "sessions",
-                              "treatment_series", "prior_values"])
+    db.reset_sequences(
+        conn,
+        [
+            "imports",
+            "therapists",
+            "techniques",
+            "clients",
+            "sessions",
+            "treatment_series",
+            "prior_values",
+        ],
+    )
     return result
 
 
@@ -119,32 +158,54 @@ def check_against_database(conn: Connection, batch: PreparedBatch) -> pd.DataFra
         new = new[new["intake_date"].isna()]
     if new.empty:
         return problems_frame([])
-    return column_problems(new["file"], new["row"], "intake_date",
-                           "client " + new["client_id"].astype(str)
-                           + " is new to Headway and needs an intake date")
+    return column_problems(
+        new["file"],
+        new["row"],
+        "intake_date",
+        "client " + new["client_id"].astype(str) + " is new to Headway and needs an intake date",
+    )
 
 
 # --- imports table --------------------------------------------------------------------------
 def _insert_import(conn: Connection, import_id: int, batch: PreparedBatch, source: str) -> None:
-    conn.execute(text(
-        "INSERT INTO imports (id, source, file_names, content_hash, started_at, status, "
-        "rows_read, clients_added, clients_updated, sessions_added, sessions_updated, "
-        "sessions_unchanged) VALUES (:id, :source, :files, :hash, :now, 'completed', "
-        ":rows, 0, 0, 0, 0, 0)"
-    ), {"id": import_id, "source": source, "files": ", ".join(batch.files),
-        "hash": batch.content_hash, "now": _now(), "rows": batch.rows_read})
+    conn.execute(
+        text(
+            "INSERT INTO imports (id, source, file_names, content_hash, started_at, status, "
+            "rows_read, clients_added, clients_updated, sessions_added, sessions_updated, "
+            "sessions_unchanged) VALUES (:id, :source, :files, :hash, :now, 'completed', "
+            ":rows, 0, 0, 0, 0, 0)"
+        ),
+        {
+            "id": import_id,
+            "source": source,
+            "files": ", ".join(batch.files),
+            "hash": batch.content_hash,
+            "now": _now(),
+            "rows": batch.rows_read,
+        },
+    )
 
 
 def _finish_import(conn: Connection, import_id: int, result: ImportResult) -> None:
     shown = result.problems[result.problems["severity"] != "error"]
     notices = "\n".join(describe_problems(shown, limit=200)) or None
-    conn.execute(text(
-        "UPDATE imports SET finished_at = :now, clients_added = :ca, clients_updated = :cu, "
-        "sessions_added = :sa, sessions_updated = :su, sessions_unchanged = :sn, "
-        "notices = :notices WHERE id = :id"
-    ), {"now": _now(), "ca": result.clients_added, "cu": result.clients_updated,
-        "sa": result.sessions_added, "su": result.sessions_updated,
-        "sn": result.sessions_unchanged, "notices": notices, "id": import_id})
+    conn.execute(
+        text(
+            "UPDATE imports SET finished_at = :now, clients_added = :ca, clients_updated = :cu, "
+            "sessions_added = :sa, sessions_updated = :su, sessions_unchanged = :sn, "
+            "notices = :notices WHERE id = :id"
+        ),
+        {
+            "now": _now(),
+            "ca": result.clients_added,
+            "cu": result.clients_updated,
+            "sa": result.sessions_added,
+            "su": result.sessions_updated,
+            "sn": result.sessions_unchanged,
+            "notices": notices,
+            "id": import_id,
+        },
+    )
 
 
 def _now() -> dt.datetime:
@@ -159,7 +220,11 @@ def _therapists(batch: PreparedBatch) -> list[str]:
 
 
 def _ensure_names(
-    conn: Connection, table: str, column: str, names: list[str], import_id: int,
+    conn: Connection,
+    table: str,
+    column: str,
+    names: list[str],
+    import_id: int,
     labels: dict[str, str] | None = None,
 ) -> dict[str, int]:
     """Ids of `names` in `table`, inserting the ones not stored yet."""
@@ -206,8 +271,7 @@ def _merge_clients(conn: Connection, batch: PreparedBatch, import_id: int) -> _C
     db.bulk_insert(conn, "clients", to_db_values(new_rows, conn))
     old = merged[~is_new]
     changed = _changed_mask(old, given)
-    updated = _apply_updates(conn, "clients", old[changed.any(axis=1)], changed, given,
-                             import_id)
+    updated = _apply_updates(conn, "clients", old[changed.any(axis=1)], changed, given, import_id)
     ids = dict(zip(merged["client_code"], merged["id"], strict=True))
     return _ClientMerge(ids, int(is_new.sum()), updated, problems_frame([]))
 
@@ -223,7 +287,11 @@ def _changed_mask(old: pd.DataFrame, given: list[str]) -> pd.DataFrame:
 
 
 def _apply_updates(
-    conn: Connection, table: str, rows: pd.DataFrame, changed: pd.DataFrame, given: list[str],
+    conn: Connection,
+    table: str,
+    rows: pd.DataFrame,
+    changed: pd.DataFrame,
+    given: list[str],
     import_id: int,
 ) -> int:
     """Write changed values, keeping each row's previous values in prior_values for undo."""
@@ -235,10 +303,19 @@ def _apply_updates(
     olds.columns = prior_columns
     priors = [json.dumps(_json_ready(record)) for record in olds.to_dict("records")]
     prior_ids = db.next_ids(conn, "prior_values", len(rows))
-    db.bulk_insert(conn, "prior_values", pd.DataFrame({
-        "id": list(prior_ids), "import_id": import_id, "table_name": table,
-        "row_id": rows["id"].astype(int).to_numpy(), "prior": priors,
-    }))
+    db.bulk_insert(
+        conn,
+        "prior_values",
+        pd.DataFrame(
+            {
+                "id": list(prior_ids),
+                "import_id": import_id,
+                "table_name": table,
+                "row_id": rows["id"].astype(int).to_numpy(),
+                "prior": priors,
+            }
+        ),
+    )
     values = {c: rows[c].where(mask[c], rows[f"{c}_old"]) for c in given}
     update = pd.DataFrame({"id": rows["id"], **values, "updated_import_id": import_id})
     db.bulk_update(conn, table, to_db_values(update, conn))
@@ -261,21 +338,29 @@ def _json_ready(record: dict[str, object]) -> dict[str, object]:
 
 # --- sessions -----------------------------------------------------------------------------
 def _merge_sessions(
-    conn: Connection, batch: PreparedBatch, client_ids: dict[str, int],
-    therapist_ids: dict[str, int], technique_ids: dict[str, int], import_id: int,
+    conn: Connection,
+    batch: PreparedBatch,
+    client_ids: dict[str, int],
+    therapist_ids: dict[str, int],
+    technique_ids: dict[str, int],
+    import_id: int,
 ) -> tuple[int, int, int]:
     incoming = batch.sessions.rename(columns={"client_id": "client_code"})
     incoming["client_id"] = incoming["client_code"].map(client_ids).astype("int64")
     incoming["therapist_id"] = incoming["therapist"].map(therapist_ids).astype("int64")
-    given = [("series_code" if c == "series_id" else c) for c in batch.session_columns
-             if c not in ("session_date", "therapist")]
+    given = [
+        ("series_code" if c == "series_id" else c)
+        for c in batch.session_columns
+        if c not in ("session_date", "therapist")
+    ]
     affected = sorted(set(incoming["client_id"].tolist()))
     stored = read_sessions_of(conn, affected)
     key = ["client_id", "session_date", "therapist_id"]
     merged = incoming.merge(stored, on=key, how="left", suffixes=("", "_old"))
     is_new = merged["id"].isna()
-    merged.loc[is_new, "id"] = np.asarray(db.next_ids(conn, "sessions", int(is_new.sum())),
-                                          dtype=float)
+    merged.loc[is_new, "id"] = np.asarray(
+        db.next_ids(conn, "sessions", int(is_new.sum())), dtype=float
+    )
     merged["id"] = merged["id"].astype("int64")
     old = merged[~is_new]
     changed = _changed_mask(old, given)
@@ -284,11 +369,19 @@ def _merge_sessions(
     everything = _combined_sessions(stored, merged, changed_rows, given)
     series = plan_series(conn, everything, affected)
     new_rows = merged[is_new].assign(import_id=import_id)
-    new_rows["status"] = new_rows["status"].fillna("attended") if "status" in new_rows else (
-        "attended")
+    new_rows["status"] = (
+        new_rows["status"].fillna("attended") if "status" in new_rows else ("attended")
+    )
     new_rows["series_id"] = new_rows["id"].map(series.session_series)
-    columns = ["id", "client_id", "therapist_id", "series_id", "session_date", "import_id",
-               *[c for c in SESSION_VALUE_COLUMNS if c in new_rows]]
+    columns = [
+        "id",
+        "client_id",
+        "therapist_id",
+        "series_id",
+        "session_date",
+        "import_id",
+        *[c for c in SESSION_VALUE_COLUMNS if c in new_rows],
+    ]
     db.bulk_insert(conn, "sessions", to_db_values(new_rows[columns], conn))
     updated = _apply_updates(conn, "sessions", changed_rows, changed, given, import_id)
     move_sessions_between_series(conn, stored, series.session_series)
@@ -310,12 +403,15 @@ def read_sessions_of(conn: Connection, client_ids: list[int]) -> pd.DataFrame:
     for start in range(0, len(client_ids), 900):
         chunk = client_ids[start : start + 900]
         marks = ", ".join(str(int(i)) for i in chunk)  # ints from our own table
-        frames.append(read_table(conn, f"{base} WHERE client_id IN ({marks})"))  # noqa: S608
+        frames.append(read_table(conn, f"{base} WHERE client_id IN ({marks})"))
     return pd.concat(frames, ignore_index=True)
 
 
 def _combined_sessions(
-    stored: pd.DataFrame, merged: pd.DataFrame, changed_rows: pd.DataFrame, given: list[str],
+    stored: pd.DataFrame,
+    merged: pd.DataFrame,
+    changed_rows: pd.DataFrame,
+    given: list[str],
 ) -> pd.DataFrame:
     """Every session of the affected clients as it will be after the merge (for series)."""
     columns = ["id", "client_id", "session_date", "series_code"]
@@ -323,9 +419,10 @@ def _combined_sessions(
     if "series_code" in given and not changed_rows.empty:
         new_code = changed_rows.set_index("id")["series_code"]
         after.loc[new_code.index, "series_code"] = new_code.where(
-            new_code.notna(), after.loc[new_code.index, "series_code"])
+            new_code.notna(), after.loc[new_code.index, "series_code"]
+        )
     new = merged.loc[~merged["id"].isin(after.index)]
-    new = new.assign(series_code=new["series_code"] if "series_code" in new else None)
+    new = new.assign(series_code=new.get("series_code"))
     return pd.concat([after.reset_index(), new[columns]], ignore_index=True)
 
 
@@ -342,21 +439,34 @@ def plan_series(conn: Connection, sessions: pd.DataFrame, client_ids: list[int])
     frame = sessions.copy()
     frame["number"] = assign_series(frame)
     summary = frame.groupby(["client_id", "number"], as_index=False).agg(
-        first_date=("session_date", "min"), last_date=("session_date", "max"),
-        session_count=("id", "size"), series_code=("series_code", "first"),
+        first_date=("session_date", "min"),
+        last_date=("session_date", "max"),
+        session_count=("id", "size"),
+        series_code=("series_code", "first"),
     )
     stored = read_series_of(conn, client_ids)
     summary = summary.merge(stored, on=["client_id", "number"], how="left")
     is_new = summary["id"].isna()
     summary.loc[is_new, "id"] = np.asarray(
-        db.next_ids(conn, "treatment_series", int(is_new.sum())), dtype=float)
+        db.next_ids(conn, "treatment_series", int(is_new.sum())), dtype=float
+    )
     summary["id"] = summary["id"].astype("int64")
-    columns = ["id", "client_id", "number", "series_code", "first_date", "last_date",
-               "session_count"]
+    columns = [
+        "id",
+        "client_id",
+        "number",
+        "series_code",
+        "first_date",
+        "last_date",
+        "session_count",
+    ]
     db.bulk_insert(conn, "treatment_series", to_db_values(summary.loc[is_new, columns], conn))
     db.bulk_update(conn, "treatment_series", to_db_values(summary.loc[~is_new, columns], conn))
-    ids = frame.merge(summary[["client_id", "number", "id"]].rename(columns={"id": "sid"}),
-                      on=["client_id", "number"], how="left")
+    ids = frame.merge(
+        summary[["client_id", "number", "id"]].rename(columns={"id": "sid"}),
+        on=["client_id", "number"],
+        how="left",
+    )
     session_series = pd.Series(ids["sid"].to_numpy(), index=frame["id"].to_numpy())
     stale = sorted(set(stored["id"].tolist()) - set(summary["id"].tolist()))
     return SeriesPlan(session_series, stale)
@@ -375,13 +485,17 @@ def move_sessions_between_series(
         return
     target = stored["id"].map(session_series)
     moved = stored.loc[target.ne(stored["series_id"]), ["id"]].assign(
-        series_id=target[target.ne(stored["series_id"])])
+        series_id=target[target.ne(stored["series_id"])]
+    )
     db.bulk_update(conn, "sessions", moved)
 
 
 def link_techniques(
-    conn: Connection, new_rows: pd.DataFrame, changed_rows: pd.DataFrame,
-    changed: pd.DataFrame, technique_ids: dict[str, int],
+    conn: Connection,
+    new_rows: pd.DataFrame,
+    changed_rows: pd.DataFrame,
+    changed: pd.DataFrame,
+    technique_ids: dict[str, int],
 ) -> None:
     relinked = changed_rows
     if "techniques" in changed:
@@ -397,8 +511,12 @@ def technique_links(sessions: pd.DataFrame, technique_ids: dict[str, int]) -> pd
     """(session_id, technique_id) rows from sessions' ';'-joined technique keys."""
     keys = sessions.set_index("id")["techniques"].fillna("").str.split(";").explode()
     keys = keys[keys.astype(bool)]
-    links = pd.DataFrame({"session_id": keys.index.astype("int64"),
-                          "technique_id": keys.map(technique_ids).astype("int64").to_numpy()})
+    links = pd.DataFrame(
+        {
+            "session_id": keys.index.astype("int64"),
+            "technique_id": keys.map(technique_ids).astype("int64").to_numpy(),
+        }
+    )
     return links.drop_duplicates()
 
 
@@ -425,5 +543,14 @@ def to_db_values(frame: pd.DataFrame, conn: Connection) -> pd.DataFrame:
     return out
 
 
-__all__ = ["ImportResult", "SeriesPlan", "move_sessions_between_series", "plan_series",
-           "read_sessions_of", "read_table", "technique_links", "to_db_values", "write_batch"]
+__all__ = [
+    "ImportResult",
+    "SeriesPlan",
+    "move_sessions_between_series",
+    "plan_series",
+    "read_sessions_of",
+    "read_table",
+    "technique_links",
+    "to_db_values",
+    "write_batch",
+]
