@@ -8,7 +8,6 @@ cluster is started from the installed server binaries. Without either the tests 
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import shutil
 import socket
@@ -41,7 +40,7 @@ def _missing_postgres(reason: str) -> None:
 @contextlib.contextmanager
 def throwaway_postgres() -> Iterator[str]:
     """Start a private PostgreSQL cluster on a free port; yield its URL; remove it after."""
-    bindirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    bindirs = sorted(str(p) for p in Path("/usr/lib/postgresql").glob("*/bin"))
     if not bindirs:
         _missing_postgres("no server binaries under /usr/lib/postgresql")
     bindir = bindirs[-1]
@@ -55,12 +54,41 @@ def throwaway_postgres() -> Iterator[str]:
         subprocess.run([*as_pg, *args], check=True, capture_output=True, timeout=120)
 
     try:
-        run(f"{bindir}/initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
-            "--locale=C.UTF-8")
-        run(f"{bindir}/pg_ctl", "-D", data, "-l", log, "-w", "-t", "60", "-o",
-            f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off", "start")
-        run(f"{bindir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
-            "headway_test")
+        run(
+            f"{bindir}/initdb",
+            "-D",
+            data,
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        )
+        run(
+            f"{bindir}/pg_ctl",
+            "-D",
+            data,
+            "-l",
+            log,
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off",
+            "start",
+        )
+        run(
+            f"{bindir}/createdb",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            "postgres",
+            "headway_test",
+        )
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/headway_test"
     finally:
         with contextlib.suppress(Exception):
@@ -114,3 +142,18 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
 def csv_bytes(*lines: str, newline: str = "\n", encoding: str = "utf-8") -> bytes:
     """A CSV file's bytes from its lines."""
     return (newline.join(lines) + newline).encode(encoding)
+
+
+@pytest.fixture
+def seeded_db_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point the app at a fresh SQLite file that is seeded with the sample on first open."""
+    import streamlit as st
+
+    url = f"sqlite:///{tmp_path / 'app.sqlite3'}"
+    monkeypatch.setenv("PRACTICE_DATABASE_URL", url)
+    monkeypatch.setenv("PRACTICE_SEED_SAMPLE", "1")
+    st.cache_data.clear()
+    st.cache_resource.clear()  # caches outlive an AppTest run
+    yield url
+    st.cache_data.clear()
+    st.cache_resource.clear()
