@@ -32,37 +32,64 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _db_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", metavar="URL", default=None,
-                        help="database URL (default: PRACTICE_DATABASE_URL, else the SQLite "
-                             f"file {config.DEFAULT_SQLITE_PATH.relative_to(config.PROJECT_ROOT)})")
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        default=None,
+        help="database URL (default: PRACTICE_DATABASE_URL, else the SQLite "
+        f"file {config.DEFAULT_SQLITE_PATH.relative_to(config.PROJECT_ROOT)})",
+    )
 
 
 def _add_init_db(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("init-db", help="create or upgrade the database schema")
     _db_option(parser)
-    parser.add_argument("--sample", action="store_true",
-                        help="also load data/sample.csv into an empty database")
+    parser.add_argument(
+        "--sample", action="store_true", help="also load data/sample.csv into an empty database"
+    )
     parser.set_defaults(handler=run_init_db)
 
 
 def _add_import(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
-        "import", help="import CSV exports (all files in one all-or-nothing transaction)",
+        "import",
+        help="import CSV exports (all files in one all-or-nothing transaction)",
         description="Check every file, then write them all or nothing. Exit 0 with a summary, "
-                    "or 1 listing every problem with its file, row and column.")
+        "or 1 listing every problem with its file, row and column.",
+    )
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
     _db_option(parser)
     order = parser.add_mutually_exclusive_group()
-    order.add_argument("--dayfirst", action="store_const", const="dayfirst", dest="date_order",
-                       help="read dates like 03/04/2025 as 3 April (European)")
-    order.add_argument("--monthfirst", action="store_const", const="monthfirst",
-                       dest="date_order", help="read dates like 03/04/2025 as March 4 (US)")
-    parser.add_argument("--map", action="append", default=[], metavar="HEADER=COLUMN",
-                        help="map a file header to a Headway column (COLUMN empty: ignore it)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="check and count what would change, write nothing")
-    parser.add_argument("--report", type=Path, metavar="CSV",
-                        help="write every problem, warning and notice to this CSV file")
+    order.add_argument(
+        "--dayfirst",
+        action="store_const",
+        const="dayfirst",
+        dest="date_order",
+        help="read dates like 03/04/2025 as 3 April (European)",
+    )
+    order.add_argument(
+        "--monthfirst",
+        action="store_const",
+        const="monthfirst",
+        dest="date_order",
+        help="read dates like 03/04/2025 as March 4 (US)",
+    )
+    parser.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="HEADER=COLUMN",
+        help="map a file header to a Headway column (COLUMN empty: ignore it)",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="check and count what would change, write nothing"
+    )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="CSV",
+        help="write every problem, warning and notice to this CSV file",
+    )
     parser.set_defaults(handler=run_import)
 
 
@@ -106,8 +133,14 @@ def run_import(args: argparse.Namespace) -> int:
         files.append((path.name, path.read_bytes()))
     engine = open_database(args.db, seed=False)
     try:
-        result = import_files(engine, files, mapping=mapping, date_order=args.date_order,
-                              source="cli", dry_run=args.dry_run)
+        result = import_files(
+            engine,
+            files,
+            mapping=mapping,
+            date_order=args.date_order,
+            source="cli",
+            dry_run=args.dry_run,
+        )
     except ImportRejected as rejected:
         _write_report(args.report, rejected.report)
         errors = rejected.report[rejected.report["severity"] == "error"]
@@ -115,9 +148,11 @@ def run_import(args: argparse.Namespace) -> int:
         for line in describe_problems(errors, limit=SHOWN_PROBLEMS):
             print(f"  {line}", file=sys.stderr)
         if len(errors) > SHOWN_PROBLEMS:
-            print(f"  ... and {len(errors) - SHOWN_PROBLEMS} more"
-                  + ("" if args.report else " (use --report FILE for the full list)"),
-                  file=sys.stderr)
+            print(
+                f"  ... and {len(errors) - SHOWN_PROBLEMS} more"
+                + ("" if args.report else " (use --report FILE for the full list)"),
+                file=sys.stderr,
+            )
         return 1
     _write_report(args.report, result.problems)
     warnings = result.problems[result.problems["severity"] != "error"]
@@ -173,8 +208,10 @@ def run_undo(args: argparse.Namespace) -> int:
     except UndoRefused as refused:
         print(f"error: {refused}", file=sys.stderr)
         return 1
-    print(f"undid import #{args.import_id}: " + ", ".join(f"{k.replace('_', ' ')} {v}"
-                                                          for k, v in done.items()))
+    print(
+        f"undid import #{args.import_id}: "
+        + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in done.items())
+    )
     return 0
 
 

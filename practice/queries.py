@@ -35,13 +35,27 @@ ORDER BY c.client_code, s.session_date, t.name
 """
 
 NUMERIC_CLIENT_COLUMNS = (
-    "birth_year", "headache_years", "baseline_pain", "baseline_headache_days_28d",
-    "baseline_medication_days_28d", "baseline_hit6", "baseline_midas", "baseline_stress",
+    "birth_year",
+    "headache_years",
+    "baseline_pain",
+    "baseline_headache_days_28d",
+    "baseline_medication_days_28d",
+    "baseline_hit6",
+    "baseline_midas",
+    "baseline_stress",
     "baseline_sleep_quality",
 )
 NUMERIC_SESSION_COLUMNS = (
-    "duration_min", "pain_pre", "pain_post", "headache_days_7d", "headache_days_28d",
-    "medication_days_7d", "hit6", "midas", "stress", "sleep_quality",
+    "duration_min",
+    "pain_pre",
+    "pain_post",
+    "headache_days_7d",
+    "headache_days_28d",
+    "medication_days_7d",
+    "hit6",
+    "midas",
+    "stress",
+    "sleep_quality",
 )
 
 
@@ -78,22 +92,32 @@ class PracticeCounts:
 
 def fetch_counts(conn: Connection) -> PracticeCounts:
     """How many clients, sessions and therapists are stored, and over which dates."""
-    row = conn.execute(text(
-        "SELECT (SELECT COUNT(*) FROM clients), (SELECT COUNT(*) FROM sessions), "
-        "(SELECT COUNT(*) FROM therapists), (SELECT MIN(session_date) FROM sessions), "
-        "(SELECT MAX(session_date) FROM sessions)"
-    )).one()
-    sources = {r[0] for r in conn.execute(text(
-        "SELECT DISTINCT source FROM imports WHERE status = 'completed'"))}
+    row = conn.execute(
+        text(
+            "SELECT (SELECT COUNT(*) FROM clients), (SELECT COUNT(*) FROM sessions), "
+            "(SELECT COUNT(*) FROM therapists), (SELECT MIN(session_date) FROM sessions), "
+            "(SELECT MAX(session_date) FROM sessions)"
+        )
+    ).one()
+    sources = {
+        r[0]
+        for r in conn.execute(
+            text("SELECT DISTINCT source FROM imports WHERE status = 'completed'")
+        )
+    }
     first, last = (pd.Timestamp(v) if v is not None else None for v in row[3:5])
-    return PracticeCounts(int(row[0]), int(row[1]), int(row[2]), first, last,
-                          sample_only=sources == {"sample"})
+    return PracticeCounts(
+        int(row[0]), int(row[1]), int(row[2]), first, last, sample_only=sources == {"sample"}
+    )
 
 
 def fetch_imports(conn: Connection) -> pd.DataFrame:
     """Import history, newest first, with what each import changed."""
-    return read_table(conn, """
+    return read_table(
+        conn,
+        """
         SELECT id, source, file_names, started_at, status, rows_read, clients_added,
                clients_updated, sessions_added, sessions_updated, sessions_unchanged,
                undone_at, notices
-        FROM imports ORDER BY id DESC""")
+        FROM imports ORDER BY id DESC""",
+    )

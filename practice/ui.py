@@ -28,8 +28,10 @@ def page_setup(title: str) -> None:
     st.title(title)
     counts = load_counts()
     if counts.sample_only:
-        st.sidebar.info("You are looking at the **synthetic sample practice**: invented "
-                        "clients, not real people. Import your own exports to replace it.")
+        st.sidebar.info(
+            "You are looking at the **synthetic sample practice**: invented "
+            "clients, not real people. Import your own exports to replace it."
+        )
 
 
 @st.cache_data(show_spinner=False, ttl=60)

@@ -74,26 +74,49 @@ HEADACHE_TYPE_ALIASES: dict[str, str] = {
 }
 
 SEXES: dict[str, str] = {"female": "Female", "male": "Male", "other": "Other"}
-SEX_ALIASES: dict[str, str] = {"f": "female", "w": "female", "woman": "female", "m": "male",
-                               "man": "male", "x": "other", "diverse": "other",
-                               "non binary": "other", "nonbinary": "other"}
+SEX_ALIASES: dict[str, str] = {
+    "f": "female",
+    "w": "female",
+    "woman": "female",
+    "m": "male",
+    "man": "male",
+    "x": "other",
+    "diverse": "other",
+    "non binary": "other",
+    "nonbinary": "other",
+}
 
 PRESSURES: dict[str, str] = {"light": "Light", "moderate": "Moderate", "firm": "Firm"}
-PRESSURE_ALIASES: dict[str, str] = {"medium": "moderate", "deep": "firm", "strong": "firm",
-                                    "gentle": "light"}
+PRESSURE_ALIASES: dict[str, str] = {
+    "medium": "moderate",
+    "deep": "firm",
+    "strong": "firm",
+    "gentle": "light",
+}
 
-STATUSES: dict[str, str] = {"attended": "Attended", "no_show": "No-show",
-                            "cancelled": "Cancelled"}
-STATUS_ALIASES: dict[str, str] = {"arrived": "attended", "completed": "attended",
-                                  "complete": "attended", "checked out": "attended",
-                                  "no show": "no_show", "noshow": "no_show", "dna": "no_show",
-                                  "did not attend": "no_show", "canceled": "cancelled",
-                                  "late cancel": "cancelled", "late cancellation": "cancelled",
-                                  "cancellation": "cancelled"}
+STATUSES: dict[str, str] = {"attended": "Attended", "no_show": "No-show", "cancelled": "Cancelled"}
+STATUS_ALIASES: dict[str, str] = {
+    "arrived": "attended",
+    "completed": "attended",
+    "complete": "attended",
+    "checked out": "attended",
+    "no show": "no_show",
+    "noshow": "no_show",
+    "dna": "no_show",
+    "did not attend": "no_show",
+    "canceled": "cancelled",
+    "late cancel": "cancelled",
+    "late cancellation": "cancelled",
+    "cancellation": "cancelled",
+}
 
 BASELINE_SOURCES: dict[str, str] = {"diary": "Headache diary", "recall": "Recall at intake"}
-BASELINE_SOURCE_ALIASES: dict[str, str] = {"headache diary": "diary", "remembered": "recall",
-                                           "estimate": "recall", "estimated": "recall"}
+BASELINE_SOURCE_ALIASES: dict[str, str] = {
+    "headache diary": "diary",
+    "remembered": "recall",
+    "estimate": "recall",
+    "estimated": "recall",
+}
 
 # Separators accepted inside list cells (techniques, triggers, self_care).
 LIST_SEPARATORS = r"[;,|+]"

@@ -12,8 +12,10 @@ from practice.models import Base
 from practice.queries import fetch_sessions
 from tests.conftest import csv_bytes
 
-HEADER = ("client_id,client_name,intake_date,headache_type,baseline_headache_days_28d,"
-          "session_date,therapist,techniques,pain_pre,pain_post,headache_days_7d,notes")
+HEADER = (
+    "client_id,client_name,intake_date,headache_type,baseline_headache_days_28d,"
+    "session_date,therapist,techniques,pain_pre,pain_post,headache_days_7d,notes"
+)
 ROWS = (
     'C1,Ann Lee,2025-01-02,migraine,12,2025-01-05,Jo Park,TPT; stretch,6,4,3,"firm, not too"',
     "C1,Ann Lee,2025-01-02,migraine,12,2025-01-12,Jo Park,trigger point,5,3,2,",
@@ -43,7 +45,10 @@ def test_first_import_adds_every_client_session_and_link(engine: Engine) -> None
     with engine.connect() as conn:
         sessions = fetch_sessions(conn)
     assert sessions["techniques"].tolist() == [
-        "trigger_point;stretching", "trigger_point", "craniosacral;hot_stones"]
+        "trigger_point;stretching",
+        "trigger_point",
+        "craniosacral;hot_stones",
+    ]
     assert sessions["notes"].tolist()[2] == '=HYPERLINK("x")'  # data, never a formula
     assert sessions["series_number"].tolist() == [1, 1, 1]
     assert count(engine, "session_techniques") == 5
@@ -54,8 +59,7 @@ def test_reimporting_the_same_file_changes_nothing(engine: Engine) -> None:
     import_files(engine, [("first.csv", FIRST)])
     before = snapshot(engine)
     result = import_files(engine, [("first.csv", FIRST)])
-    assert (result.sessions_added, result.sessions_updated, result.sessions_unchanged) == (
-        0, 0, 3)
+    assert (result.sessions_added, result.sessions_updated, result.sessions_unchanged) == (0, 0, 3)
     after = snapshot(engine)
     after.pop("imports"), before.pop("imports")  # only the history gains a line
     assert after == before
@@ -66,19 +70,31 @@ def test_corrected_reexport_updates_those_sessions_and_undo_restores_them(
 ) -> None:
     import_files(engine, [("first.csv", FIRST)])
     original = snapshot(engine)
-    corrected = csv_bytes(HEADER, ROWS[0].replace(",6,4,3,", ",7,4,3,"), ROWS[1],
-                          ROWS[2].replace("CST|Hot stones", "CST"),
-                          "C3,Cy Dee,2025-02-01,cluster,4,2025-02-02,Jo Park,NMT,3,2,1,")
+    corrected = csv_bytes(
+        HEADER,
+        ROWS[0].replace(",6,4,3,", ",7,4,3,"),
+        ROWS[1],
+        ROWS[2].replace("CST|Hot stones", "CST"),
+        "C3,Cy Dee,2025-02-01,cluster,4,2025-02-02,Jo Park,NMT,3,2,1,",
+    )
     result = import_files(engine, [("corrected.csv", corrected)])
-    assert (result.clients_added, result.sessions_added, result.sessions_updated,
-            result.sessions_unchanged) == (1, 1, 2, 1)
+    assert (
+        result.clients_added,
+        result.sessions_added,
+        result.sessions_updated,
+        result.sessions_unchanged,
+    ) == (1, 1, 2, 1)
     with engine.connect() as conn:
         sessions = fetch_sessions(conn).set_index("client_id")
     assert sessions.loc["C1", "pain_pre"].tolist() == [7.0, 5.0]
     assert sessions.loc["C2", "techniques"] == "craniosacral"
 
-    assert undo_import(engine, 2) == {"sessions_removed": 1, "sessions_restored": 2,
-                                      "clients_removed": 1, "clients_restored": 0}
+    assert undo_import(engine, 2) == {
+        "sessions_removed": 1,
+        "sessions_restored": 2,
+        "clients_removed": 1,
+        "clients_restored": 0,
+    }
     restored = snapshot(engine)
     assert restored.pop("imports") != original.pop("imports")  # the undo is recorded
     assert restored == original
@@ -86,8 +102,10 @@ def test_corrected_reexport_updates_those_sessions_and_undo_restores_them(
 
 def test_blank_cells_never_erase_stored_values(engine: Engine) -> None:
     import_files(engine, [("first.csv", FIRST)])
-    blanked = csv_bytes("client_id,session_date,therapist,techniques,pain_pre,notes",
-                        "C1,2025-01-05,Jo Park,TPT; stretch,,")
+    blanked = csv_bytes(
+        "client_id,session_date,therapist,techniques,pain_pre,notes",
+        "C1,2025-01-05,Jo Park,TPT; stretch,,",
+    )
     result = import_files(engine, [("blank.csv", blanked)])
     assert result.sessions_unchanged == 1
     with engine.connect() as conn:
@@ -98,16 +116,23 @@ def test_blank_cells_never_erase_stored_values(engine: Engine) -> None:
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (csv_bytes(HEADER, ROWS[0].replace(",6,4,3,", ",11,4,3,")),
-         "first.csv row 2, column pain_pre: must be between 0 and 10 ('11')"),
-        (csv_bytes("client_id,session_date,therapist,techniques", "C9,2025-01-01,Jo,TPT"),
-         "first.csv row 2, column intake_date: client C9 is new to Headway and needs an "
-         "intake date"),
+        (
+            csv_bytes(HEADER, ROWS[0].replace(",6,4,3,", ",11,4,3,")),
+            "first.csv row 2, column pain_pre: must be between 0 and 10 ('11')",
+        ),
+        (
+            csv_bytes("client_id,session_date,therapist,techniques", "C9,2025-01-01,Jo,TPT"),
+            "first.csv row 2, column intake_date: client C9 is new to Headway and needs an "
+            "intake date",
+        ),
         (b"", "first.csv: the file is empty"),
         (csv_bytes(HEADER), "first.csv: the file has a header but no rows"),
-        (b"PK\x03\x04\x00\x00binary", "first.csv: the file is not a text CSV file (binary "
-                                      "content at byte 2); export it from your practice "
-                                      "software as CSV"),
+        (
+            b"PK\x03\x04\x00\x00binary",
+            "first.csv: the file is not a text CSV file (binary "
+            "content at byte 2); export it from your practice "
+            "software as CSV",
+        ),
     ],
     ids=["out-of-range", "new-client-without-intake", "empty", "header-only", "binary"],
 )
@@ -119,9 +144,12 @@ def test_a_rejected_import_names_the_problem_and_leaves_the_database_as_it_was(
     with pytest.raises(ImportRejected) as rejected:
         import_files(engine, [("first.csv", content)])
     errors = rejected.value.report.query("severity == 'error'")
-    messages = [format_problem(f, r, c, m, v) for f, r, c, m, v in
-                errors[["file", "row", "column", "message", "value"]].itertuples(
-                    index=False, name=None)]
+    messages = [
+        format_problem(f, r, c, m, v)
+        for f, r, c, m, v in errors[["file", "row", "column", "message", "value"]].itertuples(
+            index=False, name=None
+        )
+    ]
     assert expected in messages
     assert snapshot(engine) == before
 
@@ -134,10 +162,12 @@ def test_dry_run_reports_the_counts_and_writes_nothing(engine: Engine) -> None:
 
 
 def test_an_intake_file_and_a_sessions_file_import_together(engine: Engine) -> None:
-    intake = csv_bytes("Client ID,Intake date,Diagnosis,Year of birth",
-                       "C7,2025-03-01,migraine with aura,1980")
-    sessions = csv_bytes("Client ID,Date,Practitioner,Treatment,Pain before",
-                         "C7,2025-03-04,Jo Park,MFR,5")
+    intake = csv_bytes(
+        "Client ID,Intake date,Diagnosis,Year of birth", "C7,2025-03-01,migraine with aura,1980"
+    )
+    sessions = csv_bytes(
+        "Client ID,Date,Practitioner,Treatment,Pain before", "C7,2025-03-04,Jo Park,MFR,5"
+    )
     result = import_files(engine, [("intake.csv", intake), ("sessions.csv", sessions)])
     assert (result.clients_added, result.sessions_added) == (1, 1)
     with engine.connect() as conn:
@@ -174,8 +204,12 @@ def test_only_the_newest_import_can_be_undone(engine: Engine) -> None:
 def test_imports_history_records_counts(engine: Engine) -> None:
     import_files(engine, [("first.csv", FIRST)])
     with engine.connect() as conn:
-        history = pd.read_sql(text("SELECT file_names, status, sessions_added, notices "
-                                   "FROM imports"), conn)
+        history = pd.read_sql(
+            text("SELECT file_names, status, sessions_added, notices FROM imports"), conn
+        )
     assert history.loc[0, ["file_names", "status", "sessions_added"]].tolist() == [
-        "first.csv", "completed", 3]
+        "first.csv",
+        "completed",
+        3,
+    ]
     assert "Hot stones" in history.loc[0, "notices"]

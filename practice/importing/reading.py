@@ -107,7 +107,7 @@ def sniff_separator(text: str) -> str:
 
 def _first_record(text: str) -> str:
     """The header line with quoted parts removed (a quoted header may hold a comma)."""
-    line = text.lstrip("\ufeff").splitlines()[0] if text else ""
+    line = text.lstrip("\ufeff").split("\n", 1)[0]
     parts = line.split('"')
     return "".join(parts[0::2])
 
