@@ -1,0 +1,61 @@
+"""Outcome analysis: pure pandas/statsmodels, DataFrame in, new DataFrame out.
+
+Typical use (every metric is explained for therapists in docs/metrics.md):
+
+    outcomes = compute_client_outcomes(clients, sessions)       # one row per client x series
+    table = compare_groups(outcomes, by="therapist", measure="hd28", population="completers")
+    points = funnel_data(outcomes, measure="hd28", by="therapist")
+    summary = build_summary(clients, sessions, by="technique")  # JSON-ready dict
+"""
+
+from practice.analysis.alerts import ALERT_COLUMNS, off_track_alerts
+from practice.analysis.funnel import (
+    CURVE_COLUMNS,
+    FUNNEL_COLUMNS,
+    estimate_overdispersion,
+    funnel_curve,
+    funnel_data,
+)
+from practice.analysis.groups import (
+    ADJUSTED_COLUMNS,
+    GROUP_COLUMNS,
+    adjusted_differences,
+    compare_groups,
+)
+from practice.analysis.outcomes import OUTCOME_COLUMNS, compute_client_outcomes
+from practice.analysis.populations import POPULATIONS, select_population
+from practice.analysis.relief import RELIEF_COLUMNS, immediate_relief
+from practice.analysis.summary import (
+    build_summary,
+    summarise_outcomes,
+    summary_columns,
+    summary_table,
+)
+from practice.analysis.survival import TIME_COLUMNS, kaplan_meier, time_to_response
+
+__all__ = [
+    "ADJUSTED_COLUMNS",
+    "ALERT_COLUMNS",
+    "CURVE_COLUMNS",
+    "FUNNEL_COLUMNS",
+    "GROUP_COLUMNS",
+    "OUTCOME_COLUMNS",
+    "POPULATIONS",
+    "RELIEF_COLUMNS",
+    "TIME_COLUMNS",
+    "adjusted_differences",
+    "build_summary",
+    "compare_groups",
+    "compute_client_outcomes",
+    "estimate_overdispersion",
+    "funnel_curve",
+    "funnel_data",
+    "immediate_relief",
+    "kaplan_meier",
+    "off_track_alerts",
+    "select_population",
+    "summarise_outcomes",
+    "summary_columns",
+    "summary_table",
+    "time_to_response",
+]

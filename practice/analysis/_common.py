@@ -1,0 +1,201 @@
+"""Shared pieces of the analysis: the measures, argument checks and interval helpers."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+
+# Every interval Headway reports is a two-sided 95 % interval.
+CONFIDENCE = 0.95
+# Tolerance for comparing a percent change with a threshold (0.3 * 7 is not exactly 2.1).
+EPS = 1e-9
+# The label of a group whose value was not recorded (no therapist, headache type, technique).
+NOT_RECORDED = "not recorded"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One outcome measure: where its baseline and its session reports come from."""
+
+    key: str
+    label: str
+    intake_column: str
+    session_column: str | None = None
+    weekly_column: str | None = None  # a 7-day count, scaled by 4 to a 28-day count
+    lower_is_better: bool = True
+
+    @property
+    def windowed(self) -> bool:
+        """Counts per 28 days are averaged over the last 28 days of reports."""
+        return self.weekly_column is not None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The session columns this measure reads."""
+        return tuple(c for c in (self.session_column, self.weekly_column) if c is not None)
+
+
+MEASURES: tuple[Measure, ...] = (
+    Measure(
+        "hd28",
+        "headache days per 28 days",
+        "baseline_headache_days_28d",
+        "headache_days_28d",
+        "headache_days_7d",
+    ),
+    Measure("pain", "pain (0-10)", "baseline_pain", "pain_pre"),
+    Measure(
+        "medication_days",
+        "medication days per 28 days",
+        "baseline_medication_days_28d",
+        None,
+        "medication_days_7d",
+    ),
+    Measure("hit6", "HIT-6", "baseline_hit6", "hit6"),
+    Measure("midas", "MIDAS", "baseline_midas", "midas"),
+    Measure("stress", "stress (0-10)", "baseline_stress", "stress"),
+    # Sleep quality is scored 0 (worst) to 10 (best): higher is better.
+    Measure(
+        "sleep_quality",
+        "sleep quality (0-10)",
+        "baseline_sleep_quality",
+        "sleep_quality",
+        lower_is_better=False,
+    ),
+)
+MEASURES_BY_KEY: dict[str, Measure] = {m.key: m for m in MEASURES}
+
+# The headline responder flag of each measure (None: no published responder rule).
+RESPONDER_COLUMNS: dict[str, str | None] = {
+    "hd28": "hd28_responder_50",
+    "pain": "pain_responder_30",
+    "medication_days": None,
+    "hit6": "hit6_responder",
+    "midas": "midas_responder",
+    "stress": None,
+    "sleep_quality": None,
+}
+
+# Group comparisons: the `by` argument and the outcome column it groups on.
+GROUPINGS: dict[str, str] = {
+    "primary_technique": "primary_technique",
+    "technique": "primary_technique",
+    "technique_exposure": "exposure_techniques",
+    "therapist": "therapist",
+    "headache_type": "headache_type",
+}
+
+
+def require_frame(value: object, name: str, columns: Iterable[str] = ()) -> pd.DataFrame:
+    """`value` itself when it is a DataFrame with `columns`, else a ValueError naming `name`."""
+    if not isinstance(value, pd.DataFrame):
+        raise ValueError(f"{name} must be a pandas DataFrame, got {type(value).__name__}")
+    missing = [c for c in columns if c not in value.columns]
+    if missing:
+        raise ValueError(f"{name} is missing columns {missing}")
+    return value
+
+
+def require_choice(value: object, name: str, choices: Iterable[str]) -> str:
+    """`value` when it is one of `choices`, else a ValueError naming `name`."""
+    allowed = list(choices)
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+    return value
+
+
+def require_measure(measure: object) -> Measure:
+    """The Measure called `measure`, else a ValueError naming the argument."""
+    return MEASURES_BY_KEY[require_choice(measure, "measure", MEASURES_BY_KEY)]
+
+
+def group_column(by: object) -> str:
+    """The outcome column behind a `by` argument."""
+    return GROUPINGS[require_choice(by, "by", GROUPINGS)]
+
+
+def canonical_by(by: str) -> str:
+    """`by` with the alias "technique" spelled out as "primary_technique"."""
+    return "primary_technique" if by == "technique" else by
+
+
+def t_interval(mean: pd.Series, sd: pd.Series, n: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Student-t 95 % interval of a mean; NaN where n < 2 (no spread to estimate)."""
+    n_float = n.astype("float64")
+    df = (n_float - 1).where(n_float >= 2)
+    half = stats.t.ppf(0.5 + CONFIDENCE / 2, df) * sd / np.sqrt(n_float)
+    return mean - half, mean + half
+
+
+def wilson_interval(count: pd.Series, nobs: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Wilson score 95 % interval of a proportion (Wilson 1927); NaN where nobs is 0."""
+    low = pd.Series(np.nan, index=count.index)
+    high = pd.Series(np.nan, index=count.index)
+    ok = nobs > 0
+    if ok.any():
+        lo, hi = proportion_confint(
+            count[ok].to_numpy(float),
+            nobs[ok].to_numpy(float),
+            alpha=1 - CONFIDENCE,
+            method="wilson",
+        )
+        low[ok], high[ok] = lo, hi
+    return low, high
+
+
+def normal_quantile(level: float) -> float:
+    """The two-sided standard-normal quantile of a coverage `level` (0.95 -> 1.96)."""
+    return float(stats.norm.ppf(0.5 + level / 2))
+
+
+def label_groups(values: pd.Series) -> pd.Series:
+    """Group labels as text, with missing values labelled "not recorded"."""
+    text = values.astype("string").str.strip()
+    return text.mask(text.isna() | text.eq(""), NOT_RECORDED).astype(object)
+
+
+def default_reference(groups: pd.Series, client_ids: pd.Series) -> str | None:
+    """The group with the most clients ("not recorded" only if alone); ties alphabetical."""
+    counts = client_ids.groupby(groups).nunique()
+    if counts.empty:
+        return None
+    named = counts.drop(NOT_RECORDED, errors="ignore")
+    pool = named if not named.empty else counts
+    ordered = (
+        pool.rename("n")
+        .reset_index()
+        .sort_values(["n", pool.index.name or "index"], ascending=[False, True], kind="stable")
+    )
+    return str(ordered.iloc[0, 0])
+
+
+def empty_frame(columns: Sequence[str]) -> pd.DataFrame:
+    """An empty frame with `columns`."""
+    return pd.DataFrame({c: pd.Series([], dtype="object") for c in columns})
+
+
+def json_ready(value: Any) -> Any:
+    """`value` with numpy scalars as Python numbers and NaN/NA/NaT as None, recursively."""
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        return None if math.isnan(number) or math.isinf(number) else number
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    return value

@@ -1,0 +1,235 @@
+"""Funnel-plot data: each group's result against its n, with over-dispersed control limits.
+
+Spiegelhalter DJ. Funnel plots for comparing institutional performance. Stat Med
+2005;24:1185-1202, and Spiegelhalter DJ. Handling over-dispersion of performance indicators.
+Qual Saf Health Care 2005;14:347-351: z-scores are winsorised at 10 % in each tail, the
+over-dispersion factor is phi = mean(z_w^2) over the I groups, and either the limits are
+widened by sqrt(phi) (multiplicative) or a between-group variance
+tau^2 = max(0, (I * phi - (I - 1)) / (sum(w) - sum(w^2) / sum(w))), w = 1 / se^2, is added
+to each group's se^2 (additive random effects, the paper's preferred option).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import statsmodels.formula.api as smf
+
+from practice import config
+from practice.analysis._common import (
+    RESPONDER_COLUMNS,
+    Measure,
+    canonical_by,
+    empty_frame,
+    normal_quantile,
+    require_choice,
+    require_frame,
+    require_measure,
+)
+from practice.analysis.groups import as_categories, grouped_rows, model_frame
+from practice.analysis.populations import select_population
+
+FUNNEL_COLUMNS = [
+    "group_by",
+    "group",
+    "population",
+    "measure",
+    "statistic",
+    "n",
+    "value",
+    "target",
+    "unit_sd",
+    "se",
+    "z",
+    "z_adjusted",
+    "lower_95",
+    "upper_95",
+    "lower_998",
+    "upper_998",
+    "position",
+    "small_n",
+    "overdispersion",
+    "phi",
+    "tau2",
+]
+CURVE_COLUMNS = ["n", "target", "lower_95", "upper_95", "lower_998", "upper_998"]
+STATISTICS = ("responder_rate", "adjusted_residual")
+OVERDISPERSION = ("additive", "multiplicative", "none")
+# 95 % and 99.8 % limits: about 2 and 3 standard errors (Spiegelhalter 2005).
+Z95, Z998 = normal_quantile(0.95), normal_quantile(0.998)
+
+
+def funnel_data(
+    outcomes: pd.DataFrame,
+    *,
+    measure: str = "hd28",
+    statistic: str = "responder_rate",
+    by: str = "therapist",
+    population: str = "all",
+    overdispersion: str = "additive",
+) -> pd.DataFrame:
+    """One point per group (n, value) with 95 % and 99.8 % limits around the practice target.
+
+    `statistic`: "responder_rate" (the measure's headline responder flag; target = the
+    practice's overall rate) or "adjusted_residual" (mean of latest minus the value expected
+    from baseline and case mix; target 0). Groups with n < config.MIN_GROUP_N get `small_n`
+    and position "not judged (small n)", and are left out of the over-dispersion estimate.
+    """
+    spec = require_measure(measure)
+    require_choice(statistic, "statistic", STATISTICS)
+    require_choice(by, "by", ("therapist", "primary_technique", "technique", "headache_type"))
+    require_choice(overdispersion, "overdispersion", OVERDISPERSION)
+    flag = RESPONDER_COLUMNS[spec.key]
+    if statistic == "responder_rate" and flag is None:
+        raise ValueError(f"measure {measure!r} has no responder rule; use adjusted_residual")
+    rows = grouped_rows(select_population(outcomes, population), by)
+    if statistic == "responder_rate":
+        units = _rate_units(rows, str(flag))
+    else:
+        units = _residual_units(rows, spec, skip=grouped_column(by))
+    if units.empty:
+        return empty_frame(FUNNEL_COLUMNS)
+    units = _with_limits(units, overdispersion, bounded=statistic == "responder_rate")
+    units = units.assign(
+        group_by=canonical_by(by),
+        population=population,
+        measure=spec.key,
+        statistic=statistic,
+    )
+    return units.reindex(columns=FUNNEL_COLUMNS).reset_index(drop=True)
+
+
+def funnel_curve(points: pd.DataFrame, *, n_points: int = 100) -> pd.DataFrame:
+    """The control-limit lines of a funnel_data frame over n = 1 .. 1.1 x the largest n."""
+    require_frame(
+        points, "points", ["n", "target", "unit_sd", "overdispersion", "phi", "tau2", "statistic"]
+    )
+    if not isinstance(n_points, int) or n_points < 2:
+        raise ValueError(f"n_points must be a whole number >= 2, got {n_points!r}")
+    if points.empty:
+        return empty_frame(CURVE_COLUMNS)
+    first = points.iloc[0]
+    n = np.unique(np.round(np.geomspace(1, max(1.1 * points["n"].max(), 2), n_points)))
+    curve = pd.DataFrame(
+        {
+            "n": n,
+            "value": np.nan,
+            "target": first["target"],
+            "unit_sd": first["unit_sd"],
+            "phi": first["phi"],
+            "tau2": first["tau2"],
+        }
+    )
+    curve = _limits(curve, str(first["overdispersion"]), first["statistic"] == "responder_rate")
+    return curve.reindex(columns=CURVE_COLUMNS)
+
+
+def grouped_column(by: str) -> str:
+    """The outcome column a funnel groups on (left out of the case-mix model)."""
+    return "primary_technique" if by == "technique" else by
+
+
+def _rate_units(rows: pd.DataFrame, flag: str) -> pd.DataFrame:
+    """Responder rate per group; target = the practice's pooled rate."""
+    flags = rows[flag].astype("boolean")
+    units = pd.DataFrame(
+        {
+            "n": flags.notna().groupby(rows["group"]).sum(),
+            "hits": flags.fillna(False).astype(bool).groupby(rows["group"]).sum(),
+        }
+    )
+    units = units.loc[units["n"] > 0]
+    if units.empty:
+        return units
+    target = units["hits"].sum() / units["n"].sum()
+    units = units.assign(
+        value=units["hits"] / units["n"], target=target, unit_sd=np.sqrt(target * (1 - target))
+    )
+    return units.drop(columns="hits").rename_axis("group").reset_index()
+
+
+def _residual_units(rows: pd.DataFrame, spec: Measure, skip: str) -> pd.DataFrame:
+    """Mean residual per group of latest ~ baseline + case mix (no group term); target 0."""
+    model, terms = model_frame(rows, spec, skip=skip)
+    rhs = " + ".join(terms) or "1"  # sex and headache type are categoricals
+    if len(model) < 3:
+        return pd.DataFrame()
+    fit = smf.ols(f"latest ~ {rhs}", data=as_categories(model)).fit()
+    if fit.df_resid < 1:
+        return pd.DataFrame()
+    residual = fit.resid.groupby(model["group"])
+    units = pd.DataFrame({"n": residual.size(), "value": residual.mean()})
+    units = units.assign(target=0.0, unit_sd=float(np.sqrt(fit.scale)))
+    return units.rename_axis("group").reset_index()
+
+
+def _with_limits(units: pd.DataFrame, method: str, bounded: bool) -> pd.DataFrame:
+    """z-scores, over-dispersion estimates, limits at each group's n and its position."""
+    se = units["unit_sd"] / np.sqrt(units["n"])
+    z = ((units["value"] - units["target"]) / se.where(se > 0)).astype(float)
+    small = units["n"] < config.MIN_GROUP_N
+    phi, tau2 = estimate_overdispersion(z[~small], se[~small])
+    units = units.assign(se=se, z=z, small_n=small, overdispersion=method, phi=phi, tau2=tau2)
+    units = _limits(units, method, bounded)
+    spread = _spread(units["unit_sd"] / np.sqrt(units["n"]), method, phi, tau2)
+    units["z_adjusted"] = (units["value"] - units["target"]) / spread.where(spread > 0)
+    value = units["value"]
+    units["position"] = np.select(
+        [
+            small,
+            value > units["upper_998"],
+            value < units["lower_998"],
+            value > units["upper_95"],
+            value < units["lower_95"],
+        ],
+        [
+            "not judged (small n)",
+            "above 99.8 % limit",
+            "below 99.8 % limit",
+            "above 95 % limit",
+            "below 95 % limit",
+        ],
+        default="within limits",
+    )
+    return units
+
+
+def estimate_overdispersion(z: pd.Series, se: pd.Series) -> tuple[float, float]:
+    """Spiegelhalter 2005: phi from 10 %-winsorised z-scores and the additive tau^2."""
+    ok = z.notna() & np.isfinite(z) & (se > 0)
+    z, se = z[ok].to_numpy(float), se[ok].to_numpy(float)
+    count = len(z)
+    if count < 3:  # too few groups to tell chance variation from over-dispersion
+        return np.nan, np.nan
+    cut = config.FUNNEL_WINSORISE_FRACTION
+    low, high = np.quantile(z, [cut, 1 - cut])
+    phi = float(np.mean(np.clip(z, low, high) ** 2))
+    w = 1 / se**2
+    tau2 = (count * phi - (count - 1)) / (w.sum() - (w**2).sum() / w.sum())
+    return phi, float(max(0.0, tau2))
+
+
+def _spread(se: pd.Series, method: str, phi: float, tau2: float) -> pd.Series:
+    """The standard error the limits use under the chosen over-dispersion method."""
+    if method == "additive" and not np.isnan(tau2):
+        return np.sqrt(se**2 + tau2)
+    if method == "multiplicative" and not np.isnan(phi):
+        return se * np.sqrt(max(phi, 1.0))  # limits are only ever widened
+    return se
+
+
+def _limits(frame: pd.DataFrame, method: str, bounded: bool) -> pd.DataFrame:
+    """95 % and 99.8 % limits around the target at each row's n (rates kept within 0-1)."""
+    phi = float(frame["phi"].iloc[0])
+    tau2 = float(frame["tau2"].iloc[0])
+    spread = _spread(frame["unit_sd"] / np.sqrt(frame["n"]), method, phi, tau2)
+    target = frame["target"]
+    limits = {
+        "lower_95": target - Z95 * spread,
+        "upper_95": target + Z95 * spread,
+        "lower_998": target - Z998 * spread,
+        "upper_998": target + Z998 * spread,
+    }
+    if bounded:
+        limits = {k: v.clip(0.0, 1.0) for k, v in limits.items()}
+    return frame.assign(**limits)

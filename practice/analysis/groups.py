@@ -1,0 +1,296 @@
+"""Group comparisons: by primary technique, technique exposure, therapist or headache type."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import statsmodels.formula.api as smf
+
+from practice import config
+from practice.analysis._common import (
+    CONFIDENCE,
+    RESPONDER_COLUMNS,
+    Measure,
+    canonical_by,
+    default_reference,
+    empty_frame,
+    group_column,
+    label_groups,
+    require_frame,
+    require_measure,
+    t_interval,
+    wilson_interval,
+)
+from practice.analysis.populations import select_population
+
+ADJUSTED_COLUMNS = [
+    "group_by",
+    "group",
+    "population",
+    "measure",
+    "reference",
+    "is_reference",
+    "adjusted_n",
+    "adjusted_difference",
+    "adjusted_difference_ci_low",
+    "adjusted_difference_ci_high",
+    "adjusted_p_value",
+    "covariates",
+]
+GROUP_COLUMNS = [
+    "group_by",
+    "group",
+    "population",
+    "measure",
+    "n_clients",
+    "n_series",
+    "n",
+    "baseline_mean",
+    "latest_mean",
+    "change_mean",
+    "change_sd",
+    "change_ci_low",
+    "change_ci_high",
+    "responder_rule",
+    "responder_n",
+    "responders",
+    "responder_rate",
+    "responder_rate_ci_low",
+    "responder_rate_ci_high",
+    "reference",
+    "is_reference",
+    "adjusted_n",
+    "adjusted_difference",
+    "adjusted_difference_ci_low",
+    "adjusted_difference_ci_high",
+    "adjusted_p_value",
+    "covariates",
+    "small_n",
+]
+# Case-mix covariates (numeric ones may be left out when often missing; see config).
+NUMERIC_COVARIATES = ("age_at_intake", "headache_years")
+CATEGORY_COVARIATES = ("sex", "headache_type")
+
+
+def compare_groups(
+    outcomes: pd.DataFrame,
+    *,
+    by: str,
+    measure: str = "hd28",
+    population: str = "all",
+    reference: str | None = None,
+    responder: str | None = None,
+) -> pd.DataFrame:
+    """One row per group: n, mean baseline/latest/change (t CI), responders (Wilson CI), adjusted.
+
+    `by`: "primary_technique" (alias "technique"), "technique_exposure" (a series counts under
+    every technique of its `exposure_techniques`; no adjusted difference), "therapist" or
+    "headache_type". `responder` names the flag column counted (default: the measure's headline
+    rule). The adjusted difference is ANCOVA, group minus `reference` (default: largest group).
+    """
+    require_frame(outcomes, "outcomes")
+    spec = require_measure(measure)
+    column = group_column(by)
+    flag = _responder_column(outcomes, spec, responder)
+    rows = grouped_rows(select_population(outcomes, population), by)
+    by_name = canonical_by(by)
+    overlapping = column == "exposure_techniques"
+    if overlapping and reference is not None:
+        raise ValueError("reference is not used with by='technique_exposure' (groups overlap)")
+    if rows.empty:
+        return empty_frame(GROUP_COLUMNS)
+    table = _describe(rows, spec, flag)
+    if overlapping:
+        table["is_reference"] = False
+    else:
+        ref = resolve_reference(rows, reference)
+        adjusted = _ancova(rows, spec, ref, column)
+        table = table.join(adjusted.set_index("group"))
+    table = table.assign(
+        group_by=by_name,
+        population=population,
+        measure=spec.key,
+        responder_rule=flag,
+        small_n=table["n_clients"] < config.MIN_GROUP_N,
+    )
+    table = table.rename_axis("group").reset_index()
+    table = table.sort_values(["n_clients", "group"], ascending=[False, True], kind="stable")
+    return table.reindex(columns=GROUP_COLUMNS).reset_index(drop=True)
+
+
+def adjusted_differences(
+    outcomes: pd.DataFrame,
+    *,
+    by: str,
+    measure: str = "hd28",
+    population: str = "all",
+    reference: str | None = None,
+) -> pd.DataFrame:
+    """Case-mix adjusted difference in latest score, each group minus `reference` (ANCOVA).
+
+    OLS: latest ~ C(group, Treatment(reference)) + baseline + age + sex + headache type +
+    headache years, with the covariates present and varying (Vickers & Altman 2001, BMJ).
+    """
+    spec = require_measure(measure)
+    column = group_column(by)
+    if column == "exposure_techniques":
+        raise ValueError(
+            "by='technique_exposure' puts a series in several groups; adjusted differences "
+            "need one group per series (use by='primary_technique')"
+        )
+    rows = grouped_rows(select_population(outcomes, population), by)
+    if rows.empty:
+        return empty_frame(ADJUSTED_COLUMNS)
+    ref = resolve_reference(rows, reference)
+    table = _ancova(rows, spec, ref, column)
+    table = table.assign(group_by=canonical_by(by), population=population, measure=spec.key)
+    return table.reindex(columns=ADJUSTED_COLUMNS)
+
+
+def grouped_rows(frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    """`frame` with a `group` column; exposure groups repeat a series once per technique."""
+    column = group_column(by)
+    if column not in frame.columns:
+        raise ValueError(f"outcomes is missing column {column!r} needed for by={by!r}")
+    if column == "exposure_techniques":
+        lists = frame[column].astype("string").str.split(";")
+        long = frame.assign(group=lists).explode("group")
+        keep = long["group"].notna() & long["group"].astype(str).str.strip().ne("")
+        return long.loc[keep].assign(group=lambda f: f["group"].astype(str).str.strip())
+    return frame.assign(group=label_groups(frame[column]))
+
+
+def resolve_reference(rows: pd.DataFrame, reference: str | None) -> str | None:
+    """`reference` when it is one of the groups, else ValueError; default the largest group."""
+    if reference is None:
+        return default_reference(rows["group"], rows["client_id"])
+    if reference not in set(rows["group"]):
+        groups = sorted(set(rows["group"]))
+        raise ValueError(f"reference must be one of the groups {groups}, got {reference!r}")
+    return reference
+
+
+def _responder_column(outcomes: pd.DataFrame, spec: Measure, responder: str | None) -> str | None:
+    if responder is None:
+        return RESPONDER_COLUMNS[spec.key]
+    if responder not in outcomes.columns or "responder" not in responder:
+        raise ValueError(f"responder must name a responder flag column, got {responder!r}")
+    return responder
+
+
+def _describe(rows: pd.DataFrame, spec: Measure, flag: str | None) -> pd.DataFrame:
+    """Counts, means with t intervals and responder rates with Wilson intervals per group."""
+    key = spec.key
+    every = rows.groupby("group")
+    table = pd.DataFrame(
+        {
+            "n_clients": every["client_id"].nunique(),
+            "n_series": every.size(),
+        }
+    )
+    usable = rows.loc[rows[f"{key}_change"].notna()].groupby("group")
+    table["n"] = usable.size().reindex(table.index, fill_value=0)
+    table["baseline_mean"] = usable[f"{key}_baseline"].mean()
+    table["latest_mean"] = usable[f"{key}_latest"].mean()
+    table["change_mean"] = usable[f"{key}_change"].mean()
+    table["change_sd"] = usable[f"{key}_change"].std(ddof=1)
+    table["change_ci_low"], table["change_ci_high"] = t_interval(
+        table["change_mean"], table["change_sd"], table["n"]
+    )
+    if flag is None:
+        return table.assign(
+            responder_n=np.nan,
+            responders=np.nan,
+            responder_rate=np.nan,
+            responder_rate_ci_low=np.nan,
+            responder_rate_ci_high=np.nan,
+        )
+    flags = rows[flag].astype("boolean")
+    table["responder_n"] = flags.notna().groupby(rows["group"]).sum()
+    table["responders"] = flags.fillna(False).astype(bool).groupby(rows["group"]).sum()
+    table["responder_rate"] = table["responders"] / table["responder_n"].where(
+        table["responder_n"] > 0
+    )
+    table["responder_rate_ci_low"], table["responder_rate_ci_high"] = wilson_interval(
+        table["responders"], table["responder_n"]
+    )
+    return table
+
+
+def model_frame(
+    rows: pd.DataFrame, spec: Measure, skip: str | None = None
+) -> tuple[pd.DataFrame, list[str]]:
+    """Rows with baseline and latest, the covariates present and varying, and the formula terms."""
+    key = spec.key
+    data = rows.loc[rows[f"{key}_latest"].notna() & rows[f"{key}_baseline"].notna()]
+    model = pd.DataFrame(
+        {
+            "group": data["group"],
+            "latest": data[f"{key}_latest"].astype(float),
+            "baseline": data[f"{key}_baseline"].astype(float),
+        },
+        index=data.index,
+    )
+    for name in NUMERIC_COVARIATES:
+        values = pd.to_numeric(data[name], errors="coerce") if name in data else None
+        # Often-missing covariates are left out rather than dropping those clients.
+        if values is not None and values.notna().mean() >= 1 - config.ADJUSTMENT_MAX_MISSING:
+            model[name] = values.astype(float)
+    model = model.dropna()
+    for name in CATEGORY_COVARIATES:
+        if name in data and name != skip:
+            model[name] = label_groups(data[name]).reindex(model.index)
+    candidates = ["baseline", *NUMERIC_COVARIATES, *CATEGORY_COVARIATES]
+    terms = [c for c in candidates if c in model.columns and model[c].nunique(dropna=True) > 1]
+    return model, terms
+
+
+def _ancova(rows: pd.DataFrame, spec: Measure, reference: str | None, column: str) -> pd.DataFrame:
+    """Per group: n in the model and the adjusted difference to `reference` with its 95 % CI."""
+    groups = sorted(rows["group"].unique())
+    model, terms = model_frame(rows, spec, skip=column)
+    counts = model["group"].value_counts().reindex(groups, fill_value=0)
+    out = pd.DataFrame(
+        {
+            "group": groups,
+            "reference": reference,
+            "is_reference": [g == reference for g in groups],
+            "adjusted_n": counts.to_numpy(),
+            "adjusted_difference": np.nan,
+            "adjusted_difference_ci_low": np.nan,
+            "adjusted_difference_ci_high": np.nan,
+            "adjusted_p_value": np.nan,
+            "covariates": ", ".join(terms),
+        }
+    )
+    present = int((counts > 0).sum())
+    n_params = present + sum(
+        model[t].nunique() - 1 if t in CATEGORY_COVARIATES else 1 for t in terms
+    )
+    if reference is None or counts.get(reference, 0) == 0 or len(model) <= n_params:
+        return out
+    # latest ~ C(group, Treatment(reference)) + covariates. The group is a pandas categorical
+    # whose first level is the reference, which is patsy's default treatment contrast; plain
+    # categoricals (not C(...)) let patsy read the codes at once instead of value by value.
+    levels = [reference, *(g for g in groups if g != reference and counts[g] > 0)]
+    codes = {g: f"g{i}" for i, g in enumerate(levels)}
+    grp = pd.Categorical(model["group"].map(codes), categories=list(codes.values()))
+    formula = " + ".join(["latest ~ grp", *terms])
+    fit = smf.ols(formula, data=as_categories(model.assign(grp=grp))).fit()
+    if fit.df_resid < 1:
+        return out
+    names = [f"grp[T.{codes.get(g)}]" for g in groups]
+    bounds = fit.conf_int(alpha=1 - CONFIDENCE)
+    out["adjusted_difference"] = fit.params.reindex(names).to_numpy()
+    out["adjusted_difference_ci_low"] = bounds[0].reindex(names).to_numpy()
+    out["adjusted_difference_ci_high"] = bounds[1].reindex(names).to_numpy()
+    out["adjusted_p_value"] = fit.pvalues.reindex(names).to_numpy()
+    # The reference group differs from itself by 0 by definition: no interval, no p-value.
+    out.loc[out["is_reference"], "adjusted_difference"] = 0.0
+    return out
+
+
+def as_categories(model: pd.DataFrame) -> pd.DataFrame:
+    """The model frame with its text covariates as pandas categoricals (fast for patsy)."""
+    present = [c for c in CATEGORY_COVARIATES if c in model.columns]
+    return model.astype(dict.fromkeys(present, "category"))

@@ -1,0 +1,524 @@
+"""Per-client outcomes: one row per client and treatment series, with baseline, latest and change.
+
+The rules (documented for therapists in docs/metrics.md):
+
+* Scores come from attended sessions only. The n-th attended session of a series is its
+  "session n"; scores at session 1 describe the client before any treatment.
+* Baseline: the intake value for the client's first series, else the series' first report.
+  Later series start from their own first report, since the intake describes the client
+  before the first series only.
+* Follow-up: reports after session 1 and after the baseline report. Pain, HIT-6, MIDAS, stress
+  and sleep use the last follow-up report. Headache and medication days per 28 days average the
+  follow-up reports of the last 28 days (a 7-day count is multiplied by 4).
+* Change = latest - baseline (negative: fewer headache days, less pain); percent change is
+  relative to a baseline above 0 (a baseline of 0 gives NaN, never a responder).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from practice import config
+from practice.analysis._common import (
+    EPS,
+    MEASURES,
+    Measure,
+    empty_frame,
+    require_frame,
+)
+from practice.columns import SCORE_COLUMNS
+from practice.series import assign_series
+
+# A headache-day count "per 28 days": the window its follow-up reports are averaged over.
+WINDOW_DAYS = 28
+
+REQUIRED_CLIENT_COLUMNS = ("client_id",)
+REQUIRED_SESSION_COLUMNS = ("client_id", "session_date", "status", "therapist", "techniques")
+OPTIONAL_SESSION_COLUMNS = ("session_id", "series_number", "series_code")
+
+ID_COLUMNS = [
+    "client_id",
+    "client_name",
+    "series_number",
+    "therapist",
+    "primary_technique",
+    "exposure_techniques",
+    "headache_type",
+    "sex",
+    "age_at_intake",
+    "headache_years",
+    "first_session_date",
+    "last_session_date",
+]
+SERIES_COLUMNS = [
+    "sessions_booked",
+    "sessions_attended",
+    "coverage",
+    "series_status",
+    "completer",
+    "dropout",
+    "active",
+    "chronic_headache",
+    "possible_medication_overuse",
+    "medication_overuse",
+    "immediate_relief_mean",
+    "immediate_relief_sessions",
+]
+MEASURE_SUFFIXES = [
+    "baseline",
+    "baseline_from",
+    "latest",
+    "change",
+    "pct_change",
+    "rci",
+    "reliable",
+    "change_label",
+]
+RESPONDER_COLUMNS = [
+    "hd28_responder_30",
+    "hd28_responder_50",
+    "hd28_responder_75",
+    "pain_responder_30",
+    "pain_responder_50",
+    "hit6_responder",
+    "midas_grade_baseline",
+    "midas_grade_latest",
+    "midas_grade_change",
+    "midas_responder",
+]
+TIMED_MEASURES = ("pain", "hd28")
+TIMING_SUFFIXES = [
+    "sessions_to_response",
+    "days_to_response",
+    "last_report_session",
+    "last_report_day",
+]
+OUTCOME_COLUMNS = [
+    *ID_COLUMNS,
+    *SERIES_COLUMNS,
+    *[f"{m.key}_{suffix}" for m in MEASURES for suffix in MEASURE_SUFFIXES],
+    *RESPONDER_COLUMNS,
+    *[f"{k}_{suffix}" for k in TIMED_MEASURES for suffix in TIMING_SUFFIXES],
+]
+CHANGE_LABELS = (
+    "meaningful and reliable",
+    "meaningful",
+    "reliable",
+    "meaningful and reliable worsening",
+    "meaningful worsening",
+    "reliable worsening",
+)
+
+
+def compute_client_outcomes(
+    clients: pd.DataFrame,
+    sessions: pd.DataFrame,
+    *,
+    gap_days: int | None = None,
+    as_of: object = None,
+) -> pd.DataFrame:
+    """One row per client and treatment series: who, how many sessions, and every outcome.
+
+    `gap_days` recomputes the series with `practice.series.assign_series` (default: the
+    `series_number` given, or config.SERIES_GAP_DAYS); `as_of` is the date "ongoing" series
+    are judged against (default: the last session date in `sessions`).
+    """
+    _check_inputs(clients, sessions, gap_days)
+    if sessions.empty:
+        return empty_frame(OUTCOME_COLUMNS)
+    gap = config.SERIES_GAP_DAYS if gap_days is None else gap_days
+    frame = _prepare_sessions(sessions, gap_days)
+    attended = _attended_sessions(frame)
+    out = _series_frame(frame, attended)
+    out = out.join(_intake_frame(clients, out["client_id"]))
+    out = out.join(_activity_frame(out, attended, _as_of(as_of, frame), gap))
+    out = out.join(_therapist_frame(frame, out["sessions_attended"]))
+    out = out.join(_technique_frame(attended, out["sessions_attended"]))
+    first_series = out["series_number"].eq(1)
+    measures = [
+        _measure_frame(attended, m, out[f"intake_{m.key}"].where(first_series)) for m in MEASURES
+    ]
+    out = pd.concat([out, *measures], axis=1)
+    out = _add_changes(out)
+    out = _add_flags(out)
+    return out.reindex(columns=OUTCOME_COLUMNS).reset_index(drop=True)
+
+
+def _check_inputs(clients: object, sessions: object, gap_days: object) -> None:
+    frame = require_frame(sessions, "sessions", REQUIRED_SESSION_COLUMNS)
+    require_frame(clients, "clients", REQUIRED_CLIENT_COLUMNS)
+    if gap_days is not None and (not isinstance(gap_days, int) or gap_days < 0):
+        raise ValueError(f"gap_days must be a whole number >= 0, got {gap_days!r}")
+    if frame["client_id"].isna().any() or frame["session_date"].isna().any():
+        raise ValueError("sessions has rows without client_id or session_date")
+    if isinstance(clients, pd.DataFrame) and clients["client_id"].duplicated().any():
+        raise ValueError("clients has duplicate client_id values")
+
+
+def _as_of(as_of: object, frame: pd.DataFrame) -> pd.Timestamp:
+    if as_of is None:
+        return pd.Timestamp(frame["session_date"].max())
+    try:
+        return pd.Timestamp(as_of)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"as_of must be a date, got {as_of!r}") from exc
+
+
+def _prepare_sessions(sessions: pd.DataFrame, gap_days: int | None) -> pd.DataFrame:
+    """A sorted copy with series numbers, a series key `sk` and an `attended` flag."""
+    keep = [*REQUIRED_SESSION_COLUMNS, *OPTIONAL_SESSION_COLUMNS, *SCORE_COLUMNS]
+    frame = sessions[[c for c in keep if c in sessions.columns]].copy()
+    frame["client_id"] = frame["client_id"].astype(str)
+    frame["session_date"] = pd.to_datetime(frame["session_date"])
+    for column in SCORE_COLUMNS:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce") if column in frame else np.nan
+    if "session_id" not in frame:
+        frame["session_id"] = np.arange(len(frame))
+    if "series_code" not in frame:
+        frame["series_code"] = pd.NA
+    regroup = gap_days is not None and gap_days != config.SERIES_GAP_DAYS
+    if regroup or "series_number" not in frame:
+        frame["series_number"] = assign_series(frame, gap_days=gap_days)
+    frame = frame.sort_values(
+        ["client_id", "series_number", "session_date", "session_id"], kind="stable"
+    )
+    frame["sk"] = frame.groupby(["client_id", "series_number"], sort=True).ngroup()
+    frame["attended"] = frame["status"].eq("attended").fillna(False).astype(bool)
+    return frame
+
+
+def _attended_sessions(frame: pd.DataFrame) -> pd.DataFrame:
+    """Attended sessions with `visit` (1, 2, ... in the series) and `day` (days since visit 1)."""
+    attended = frame.loc[frame["attended"]].copy()
+    by_series = attended.groupby("sk")
+    attended["visit"] = by_series.cumcount() + 1
+    first = by_series["session_date"].transform("min")
+    attended["day"] = (attended["session_date"] - first).dt.days
+    return attended
+
+
+def _series_frame(frame: pd.DataFrame, attended: pd.DataFrame) -> pd.DataFrame:
+    by_series = frame.groupby("sk")
+    by_attended = attended.groupby("sk")
+    out = pd.DataFrame(
+        {
+            "client_id": by_series["client_id"].first(),
+            "series_number": by_series["series_number"].first().astype("int64"),
+            "sessions_booked": by_series.size(),
+            "sessions_attended": by_series["attended"].sum().astype("int64"),
+        }
+    )
+    out["first_session_date"] = by_attended["session_date"].min()
+    out["last_session_date"] = by_attended["session_date"].max()
+    scored = attended[list(SCORE_COLUMNS)].notna().any(axis=1)
+    out["coverage"] = scored.groupby(attended["sk"]).sum() / out["sessions_attended"]
+    relief = attended["pain_pre"] - attended["pain_post"]
+    out["immediate_relief_mean"] = relief.groupby(attended["sk"]).mean()
+    n_relief = relief.notna().groupby(attended["sk"]).sum()
+    out["immediate_relief_sessions"] = n_relief.reindex(out.index, fill_value=0).astype("int64")
+    return out
+
+
+def _intake_frame(clients: pd.DataFrame, client_ids: pd.Series) -> pd.DataFrame:
+    """Intake columns (and each measure's intake value as `intake_<key>`) per series row."""
+    intake = clients.set_index(clients["client_id"].astype(str))
+    out = pd.DataFrame(index=client_ids.index)
+
+    def column(name: str, numeric: bool = False) -> pd.Series:
+        if name not in intake:
+            return pd.Series(np.nan, index=client_ids.index)
+        values = intake[name].reindex(client_ids.to_numpy())
+        values.index = client_ids.index
+        return pd.to_numeric(values, errors="coerce") if numeric else values
+
+    for name in ("client_name", "headache_type", "sex"):
+        out[name] = column(name)
+    out["headache_years"] = column("headache_years", numeric=True)
+    intake_year = pd.to_datetime(column("intake_date")).dt.year
+    out["age_at_intake"] = intake_year - column("birth_year", numeric=True)
+    for measure in MEASURES:
+        out[f"intake_{measure.key}"] = column(measure.intake_column, numeric=True)
+    return out
+
+
+def _activity_frame(
+    out: pd.DataFrame, attended: pd.DataFrame, as_of: pd.Timestamp, gap: int
+) -> pd.DataFrame:
+    """Completer / ongoing / dropout status of each series (rule in docs/metrics.md)."""
+    # Usual interval: the series' median days between attended sessions, else the practice's.
+    intervals = attended.groupby("sk")["day"].diff()
+    usual = intervals.groupby(attended["sk"]).median().reindex(out.index)
+    usual = usual.fillna(intervals.median())
+    # A pause longer than the series gap would start a new series, so the window never exceeds it.
+    window = (config.ONGOING_INTERVALS * usual).clip(upper=gap).fillna(gap)
+    since_last = (as_of - out["last_session_date"]).dt.days
+    active = since_last.le(window)
+    completer = out["sessions_attended"] >= config.MIN_SESSIONS_COMPLETER
+    status = np.select([completer, active], ["completer", "ongoing"], default="dropout")
+    return pd.DataFrame(
+        {
+            "series_status": status,
+            "completer": completer,
+            "dropout": ~completer & ~active,
+            "active": active,
+        },
+        index=out.index,
+    )
+
+
+def _therapist_frame(frame: pd.DataFrame, attended_count: pd.Series) -> pd.DataFrame:
+    """Main therapist: most attended sessions (all sessions if none attended); ties -> earliest."""
+    none_attended = frame["sk"].map(attended_count).eq(0)
+    pool = frame.loc[frame["attended"] | none_attended]
+    counts = pool.groupby(["sk", "therapist"], as_index=False).agg(
+        n=("session_id", "size"), first=("session_date", "min")
+    )
+    best = counts.sort_values(
+        ["sk", "n", "first", "therapist"], ascending=[True, False, True, True], kind="stable"
+    ).drop_duplicates("sk")
+    return best.set_index("sk")[["therapist"]]
+
+
+def _technique_frame(attended: pd.DataFrame, attended_count: pd.Series) -> pd.DataFrame:
+    """Primary technique and the ';'-joined techniques of >= the exposure share of sessions."""
+    lists = attended["techniques"].fillna("").astype(str).str.split(";")
+    long = attended[["sk", "visit"]].assign(technique=lists).explode("technique")
+    long["technique"] = long["technique"].astype(str).str.strip()
+    long = long.loc[long["technique"].ne("") & long["technique"].ne("nan")]
+    long = long.drop_duplicates(["sk", "visit", "technique"])
+    counts = long.groupby(["sk", "technique"], as_index=False).agg(
+        sessions=("visit", "size"), first_visit=("visit", "min")
+    )
+    # Most sessions wins; ties go to the technique used first, then alphabetically.
+    primary = (
+        counts.sort_values(
+            ["sk", "sessions", "first_visit", "technique"],
+            ascending=[True, False, True, True],
+            kind="stable",
+        )
+        .drop_duplicates("sk")
+        .set_index("sk")["technique"]
+    )
+    share = counts["sessions"] / counts["sk"].map(attended_count)
+    exposed = counts.loc[share >= config.TECHNIQUE_EXPOSURE_SHARE - EPS]
+    return pd.DataFrame(
+        {
+            "primary_technique": primary,
+            "exposure_techniques": _join_per_series(exposed),
+        }
+    )
+
+
+def _join_per_series(exposed: pd.DataFrame) -> pd.Series:
+    """The alphabetical ';'-joined techniques of each series, one column position at a time."""
+    if exposed.empty:
+        return pd.Series([], dtype=object)
+    ordered = exposed.sort_values(["sk", "technique"], kind="stable")
+    ordered = ordered.assign(position=ordered.groupby("sk").cumcount())
+    wide = ordered.pivot(index="sk", columns="position", values="technique")
+    joined = wide[0].astype(object)
+    for position in wide.columns[1:]:  # at most one pass per technique, not per client
+        joined = joined + (";" + wide[position]).fillna("")
+    return joined
+
+
+def _report_values(attended: pd.DataFrame, measure: Measure) -> pd.Series:
+    """Each attended session's report of `measure` (a 7-day count scaled by 4 to 28 days)."""
+    values = pd.Series(np.nan, index=attended.index)
+    if measure.session_column is not None:
+        values = attended[measure.session_column].astype(float)
+    if measure.weekly_column is not None:
+        values = values.fillna(4 * attended[measure.weekly_column].astype(float))
+    return values
+
+
+def _measure_frame(attended: pd.DataFrame, measure: Measure, intake: pd.Series) -> pd.DataFrame:
+    """Baseline, latest and (pain, hd28) response timing of one measure, per series."""
+    key = measure.key
+    values = _report_values(attended, measure)
+    has = values.notna()
+    reports = attended.loc[has, ["sk", "visit", "day"]].assign(value=values[has])
+    first = reports.drop_duplicates("sk").set_index("sk").reindex(intake.index)
+    from_intake = intake.notna()
+    baseline = intake.where(from_intake, first["value"])
+    baseline_visit = first["visit"].mask(from_intake, 0)
+    follow = reports.loc[
+        (reports["visit"] >= 2) & (reports["visit"] > reports["sk"].map(baseline_visit))
+    ]
+    level = follow["value"]
+    if measure.windowed:
+        level = _window_mean(follow["sk"], follow["day"], follow["value"], WINDOW_DAYS)
+    follow = follow.assign(level=level)
+    last = follow.drop_duplicates("sk", keep="last").set_index("sk").reindex(intake.index)
+    source = pd.Series(np.where(from_intake, "intake", "first report"), index=intake.index)
+    out = pd.DataFrame(
+        {
+            f"{key}_baseline": baseline,
+            f"{key}_baseline_from": source.astype(object).where(baseline.notna()),
+            f"{key}_latest": last["level"],
+        },
+        index=intake.index,
+    )
+    if key in TIMED_MEASURES:
+        reached = _reached_response(key, follow["level"], follow["sk"].map(baseline))
+        hit = follow.loc[reached].drop_duplicates("sk").set_index("sk").reindex(intake.index)
+        out[f"{key}_sessions_to_response"] = hit["visit"].astype(float)
+        out[f"{key}_days_to_response"] = hit["day"].astype(float)
+        out[f"{key}_last_report_session"] = last["visit"].astype(float)
+        out[f"{key}_last_report_day"] = last["day"].astype(float)
+    return out
+
+
+def _window_mean(sk: pd.Series, day: pd.Series, value: pd.Series, window: int) -> pd.Series:
+    """Mean of the series' values dated in the `window` days up to each row (rows sorted)."""
+    if value.empty:
+        return value.astype(float)
+    days = day.to_numpy(np.int64)
+    span = int(days.max()) + window + 1  # keeps one series' keys apart from the next one's
+    key = sk.to_numpy(np.int64) * span + days
+    start = np.searchsorted(key, key - (window - 1), side="left")
+    total = np.concatenate([[0.0], np.cumsum(value.to_numpy(float))])
+    end = np.arange(1, len(key) + 1)
+    return pd.Series((total[end] - total[start]) / (end - start), index=value.index)
+
+
+def _reached_response(key: str, level: pd.Series, baseline: pd.Series) -> pd.Series:
+    """Whether a follow-up level meets the headline responder rule of `key`."""
+    drop = baseline - level
+    if key == "pain":
+        # IMMPACT (Dworkin 2008) after Farrar 2001: >= 30 % and >= 2 points.
+        return (
+            (baseline > 0)
+            & (drop >= config.PAIN_MODERATE_FRACTION * baseline - EPS)
+            & (drop >= config.PAIN_MODERATE_POINTS - EPS)
+        )
+    # IHS (Tfelt-Hansen 2012; Diener 2020): >= 50 % fewer headache days.
+    return (baseline > 0) & (drop >= config.HD28_RESPONDER_FRACTION * baseline - EPS)
+
+
+def _add_changes(out: pd.DataFrame) -> pd.DataFrame:
+    """Change, percent change, reliable change index and change label of every measure."""
+    columns: dict[str, pd.Series] = {}
+    grades = _midas_grades(out)
+    for measure in MEASURES:
+        key = measure.key
+        baseline, latest = out[f"{key}_baseline"], out[f"{key}_latest"]
+        change = latest - baseline
+        pct = 100 * change / baseline.where(baseline > 0)
+        rci = change / _change_error(out, key, baseline)
+        reliable = _flag(rci.abs() > config.RELIABLE_CHANGE_Z, rci.notna())
+        better, worse = _meaningful(key, change, pct, grades)
+        direction = -1.0 if measure.lower_is_better else 1.0
+        columns[f"{key}_change"] = change
+        columns[f"{key}_pct_change"] = pct
+        columns[f"{key}_rci"] = rci
+        columns[f"{key}_reliable"] = reliable
+        columns[f"{key}_change_label"] = _change_label(change * direction, reliable, better, worse)
+    return out.assign(**columns, **grades)
+
+
+def _change_error(out: pd.DataFrame, key: str, baseline: pd.Series) -> float:
+    """Jacobson & Truax 1991: SE of a difference = SD_baseline * sqrt(2) * sqrt(1 - r)."""
+    # The practice's own baseline SD, one baseline per client (their earliest series with one).
+    per_client = baseline.groupby(out["client_id"]).first()
+    sd = float(per_client.std(ddof=1)) if per_client.notna().sum() >= 2 else np.nan
+    error = sd * np.sqrt(2) * np.sqrt(1 - config.RELIABILITY[key])
+    return error if error > 0 else np.nan
+
+
+def _midas_grades(out: pd.DataFrame) -> dict[str, pd.Series]:
+    """MIDAS grades I-IV as 1-4 at baseline and latest (Stewart 2001), and their change."""
+    bounds = [-np.inf, *config.MIDAS_GRADE_UPPER_BOUNDS, np.inf]
+
+    def grade(values: pd.Series) -> pd.Series:
+        return pd.cut(values, bins=bounds, labels=[1.0, 2.0, 3.0, 4.0]).astype(float)
+
+    baseline, latest = grade(out["midas_baseline"]), grade(out["midas_latest"])
+    return {
+        "midas_grade_baseline": baseline,
+        "midas_grade_latest": latest,
+        "midas_grade_change": latest - baseline,
+    }
+
+
+def _meaningful(
+    key: str, change: pd.Series, pct: pd.Series, grades: dict[str, pd.Series]
+) -> tuple[pd.Series | None, pd.Series | None]:
+    """Meaningful improvement and worsening of `key`, or None where no threshold is published."""
+    if key == "hd28":  # IHS: 50 % fewer headache days; the same rise counts as worsening.
+        limit = 100 * config.HD28_RESPONDER_FRACTION
+        return _flag(pct <= -limit + EPS, pct.notna()), _flag(pct >= limit - EPS, pct.notna())
+    if key == "pain":  # IMMPACT / Farrar 2001: 30 % and 2 points.
+        limit, points = 100 * config.PAIN_MODERATE_FRACTION, config.PAIN_MODERATE_POINTS
+        better = (pct <= -limit + EPS) & (change <= -points + EPS)
+        worse = (pct >= limit - EPS) & (change >= points - EPS)
+        return _flag(better, pct.notna()), _flag(worse, pct.notna())
+    if key == "hit6":  # Houts 2020 / Smelt 2014: 6 points for an individual.
+        points = config.HIT6_MEANINGFUL_POINTS
+        return _flag(change <= -points + EPS, change.notna()), _flag(
+            change >= points - EPS, change.notna()
+        )
+    if key == "midas":  # one MIDAS grade (Stewart 2001).
+        step = grades["midas_grade_change"]
+        return _flag(step <= -1, step.notna()), _flag(step >= 1, step.notna())
+    return None, None
+
+
+def _flag(condition: pd.Series, valid: pd.Series) -> pd.Series:
+    """`condition` as a nullable boolean, NA where the rule cannot be applied."""
+    return condition.astype("boolean").where(valid.astype(bool), pd.NA)
+
+
+def _change_label(
+    improvement: pd.Series,
+    reliable: pd.Series,
+    better: pd.Series | None,
+    worse: pd.Series | None,
+) -> pd.Series:
+    """Plain-language change label; improvement is the change signed so that > 0 is better."""
+    false = pd.Series(False, index=improvement.index)
+    reliable_ = reliable.fillna(False).astype(bool)
+    better_ = false if better is None else better.fillna(False).astype(bool)
+    worse_ = false if worse is None else worse.fillna(False).astype(bool)
+    up, down = reliable_ & (improvement > 0), reliable_ & (improvement < 0)
+    label = np.select(
+        [better_ & up, better_, up, worse_ & down, worse_, down],
+        list(CHANGE_LABELS),
+        default="no clear change",
+    )
+    return pd.Series(label, index=improvement.index, dtype=object).where(improvement.notna())
+
+
+def _add_flags(out: pd.DataFrame) -> pd.DataFrame:
+    """Responder flags (IHS, IMMPACT, HIT-6, MIDAS) and the intake risk flags."""
+    hd28, pain = out["hd28_pct_change"], out["pain_pct_change"]
+    hd28_ok, pain_ok = hd28.notna(), pain.notna()
+    flags = {
+        f"hd28_responder_{round(100 * f)}": _flag(hd28 <= -100 * f + EPS, hd28_ok)
+        for f in (config.HD28_RESPONDER_FRACTION, *config.HD28_SECONDARY_FRACTIONS)
+    }
+    flags["pain_responder_30"] = _flag(
+        (pain <= -100 * config.PAIN_MODERATE_FRACTION + EPS)
+        & (out["pain_change"] <= -config.PAIN_MODERATE_POINTS + EPS),
+        pain_ok,
+    )
+    flags["pain_responder_50"] = _flag(
+        pain <= -100 * config.PAIN_SUBSTANTIAL_FRACTION + EPS, pain_ok
+    )
+    hit6 = out["hit6_change"]
+    flags["hit6_responder"] = _flag(hit6 <= -config.HIT6_MEANINGFUL_POINTS + EPS, hit6.notna())
+    # Grade I cannot improve by a grade, so it is left out like a baseline of 0.
+    step = out["midas_grade_change"]
+    flags["midas_responder"] = _flag(step <= -1, step.notna() & (out["midas_grade_baseline"] > 1))
+    hd28_base, medication = out["hd28_baseline"], out["medication_days_baseline"]
+    # ICHD-3 (2018) 1.3 / 2.3 chronic: >= 15 headache days per month.
+    flags["chronic_headache"] = _flag(hd28_base >= config.CHRONIC_HEADACHE_DAYS, hd28_base.notna())
+    # ICHD-3 8.2: >= 10 days (triptans, combination analgesics ...) or >= 15 (simple analgesics).
+    flags["possible_medication_overuse"] = _flag(
+        medication >= config.MEDICATION_OVERUSE_DAYS_ANY, medication.notna()
+    )
+    flags["medication_overuse"] = _flag(
+        medication >= config.MEDICATION_OVERUSE_DAYS_SIMPLE, medication.notna()
+    )
+    return out.assign(**flags)

@@ -1,0 +1,69 @@
+"""Which client series an analysis counts: the populations a caller chooses and states."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from practice.analysis._common import MEASURES, require_choice, require_frame
+
+POPULATIONS = ("all", "completers", "dropouts_as_nonresponders")
+
+# Responder flags, the measure they judge, and whether they need a baseline above 0 (percent
+# rules) or a MIDAS grade above I (grade rule) to apply at all.
+_FLAGS: tuple[tuple[str, str, str], ...] = (
+    ("hd28_responder_30", "hd28", "positive"),
+    ("hd28_responder_50", "hd28", "positive"),
+    ("hd28_responder_75", "hd28", "positive"),
+    ("pain_responder_30", "pain", "positive"),
+    ("pain_responder_50", "pain", "positive"),
+    ("hit6_responder", "hit6", "any"),
+    ("midas_responder", "midas", "grade"),
+)
+
+
+def select_population(outcomes: pd.DataFrame, population: str = "all") -> pd.DataFrame:
+    """The rows of `population`, with a `population` column (and attrs) stating it.
+
+    "all": series with a follow-up score of any measure (its last available value);
+    "completers": those of them with >= config.MIN_SESSIONS_COMPLETER attended sessions;
+    "dropouts_as_nonresponders": every series with a baseline; a dropout without follow-up
+    counts as a non-responder on each responder rule that applies to its baseline.
+    """
+    require_choice(population, "population", POPULATIONS)
+    needed = [f"{m.key}_{part}" for m in MEASURES for part in ("baseline", "latest")]
+    require_frame(outcomes, "outcomes", [*needed, "completer", "dropout"])
+    if "population" in outcomes.columns:
+        stated = set(outcomes["population"].dropna().unique())
+        if stated and stated != {population}:
+            raise ValueError(
+                f"outcomes were already restricted to population {sorted(stated)}; "
+                f"pass the unrestricted outcomes to select population {population!r}"
+            )
+    followed = outcomes[[f"{m.key}_latest" for m in MEASURES]].notna().any(axis=1)
+    based = outcomes[[f"{m.key}_baseline" for m in MEASURES]].notna().any(axis=1)
+    if population == "all":
+        chosen = outcomes.loc[followed].copy()
+    elif population == "completers":
+        chosen = outcomes.loc[followed & outcomes["completer"].astype(bool)].copy()
+    else:
+        chosen = _dropouts_fail(outcomes.loc[based].copy())
+    chosen["population"] = population
+    chosen.attrs["population"] = population
+    return chosen
+
+
+def _dropouts_fail(frame: pd.DataFrame) -> pd.DataFrame:
+    """Dropouts with a baseline but no follow-up become non-responders (False, not NA)."""
+    dropout = frame["dropout"].astype(bool)
+    for flag, key, needs in _FLAGS:
+        if flag not in frame.columns:
+            continue
+        baseline = frame[f"{key}_baseline"]
+        applies = baseline.notna()
+        if needs == "positive":
+            applies &= baseline > 0
+        elif needs == "grade":
+            applies &= frame["midas_grade_baseline"] > 1
+        missing = dropout & applies & frame[f"{key}_latest"].isna() & frame[flag].isna()
+        frame[flag] = frame[flag].astype("boolean").mask(missing, False)
+    return frame

@@ -1,0 +1,127 @@
+"""Time to response: Kaplan-Meier curves of sessions (or days) until a client first responds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from practice.analysis._common import (
+    CONFIDENCE,
+    canonical_by,
+    empty_frame,
+    normal_quantile,
+    require_choice,
+    require_frame,
+)
+from practice.analysis.groups import grouped_rows
+from practice.analysis.populations import select_population
+
+KM_COLUMNS = [
+    "group",
+    "time",
+    "n_at_risk",
+    "n_events",
+    "n_censored",
+    "survival",
+    "survival_ci_low",
+    "survival_ci_high",
+    "cumulative_response",
+    "cumulative_response_ci_low",
+    "cumulative_response_ci_high",
+]
+TIME_COLUMNS = ["group_by", "population", "measure", "scale", *KM_COLUMNS]
+
+
+def time_to_response(
+    outcomes: pd.DataFrame,
+    *,
+    by: str = "primary_technique",
+    measure: str = "pain",
+    scale: str = "sessions",
+    population: str = "all",
+) -> pd.DataFrame:
+    """Kaplan-Meier curve per group of the session number (or day) of first response.
+
+    Response is the headline rule (pain: >= 30 % and >= 2 points; hd28: >= 50 %). A series
+    that has not responded is censored at its last follow-up report; series without a
+    baseline above 0 or without follow-up are left out.
+    """
+    key = require_choice(measure, "measure", ("pain", "hd28"))
+    require_choice(scale, "scale", ("sessions", "days"))
+    rows = grouped_rows(select_population(outcomes, population), by)
+    unit = "sessions" if scale == "sessions" else "days"
+    event_time = rows[f"{key}_{unit}_to_response"]
+    censor_time = rows[f"{key}_last_report_{'session' if scale == 'sessions' else 'day'}"]
+    eligible = (rows[f"{key}_baseline"] > 0) & censor_time.notna()
+    data = pd.DataFrame(
+        {
+            "group": rows["group"],
+            "time": event_time.fillna(censor_time),
+            "event": event_time.notna(),
+        }
+    ).loc[eligible]
+    curve = kaplan_meier(data)
+    curve = curve.assign(group_by=canonical_by(by), population=population, measure=key, scale=scale)
+    return curve.reindex(columns=TIME_COLUMNS)
+
+
+def kaplan_meier(data: pd.DataFrame) -> pd.DataFrame:
+    """Kaplan-Meier survival per `group` from `time` and `event`, with a row at time 0.
+
+    S(t) = prod(1 - d_i / n_i); Greenwood variance; 95 % interval on the log(-log S) scale
+    (Kalbfleisch & Prentice 1980), which stays within 0-1.
+    """
+    require_frame(data, "data", ["group", "time", "event"])
+    if data.empty:
+        return empty_frame(KM_COLUMNS)
+    events = data["event"].astype(bool)
+    counts = (
+        data.assign(event=events)
+        .groupby(["group", "time"])
+        .agg(n_events=("event", "sum"), n_total=("event", "size"))
+        .reset_index()
+    )
+    by_group = counts.groupby("group")
+    total = counts["group"].map(data.groupby("group").size())
+    left = by_group["n_total"].cumsum() - counts["n_total"]
+    counts["n_at_risk"] = total - left
+    counts["n_censored"] = counts["n_total"] - counts["n_events"]
+    counts["survival"] = (
+        (1 - counts["n_events"] / counts["n_at_risk"]).groupby(counts["group"]).cumprod()
+    )
+    at_risk, events_ = counts["n_at_risk"], counts["n_events"]
+    term = (events_ / (at_risk * (at_risk - events_))).replace(np.inf, np.nan)
+    greenwood = term.groupby(counts["group"]).cumsum()
+    low, high = _loglog_interval(counts["survival"], greenwood)
+    counts["survival_ci_low"], counts["survival_ci_high"] = low, high
+    start = pd.DataFrame(
+        {
+            "group": sorted(counts["group"].unique()),
+            "time": 0.0,
+            "n_events": 0,
+            "n_censored": 0,
+            "survival": 1.0,
+            "survival_ci_low": 1.0,
+            "survival_ci_high": 1.0,
+        }
+    )
+    start["n_at_risk"] = start["group"].map(data.groupby("group").size())
+    curve = pd.concat([start.assign(order=0), counts.assign(order=1)], ignore_index=True)
+    curve = curve.sort_values(["group", "order", "time"], kind="stable")
+    curve["cumulative_response"] = 1 - curve["survival"]
+    curve["cumulative_response_ci_low"] = 1 - curve["survival_ci_high"]
+    curve["cumulative_response_ci_high"] = 1 - curve["survival_ci_low"]
+    curve["time"] = curve["time"].astype(float)
+    return curve.reindex(columns=KM_COLUMNS).reset_index(drop=True)
+
+
+def _loglog_interval(survival: pd.Series, greenwood: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """log(-log S) interval; 1 before the first event, NaN once S reaches 0."""
+    q = normal_quantile(CONFIDENCE)
+    inner = (survival > 0) & (survival < 1)
+    log_s = np.log(survival.where(inner))
+    se = np.sqrt(greenwood) / np.abs(log_s)
+    low = survival ** np.exp(q * se)
+    high = survival ** np.exp(-q * se)
+    untouched = survival >= 1
+    return low.mask(untouched, 1.0), high.mask(untouched, 1.0)
