@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from practice import config, db
 from practice.bootstrap import open_database
 from practice.importing import ImportRejected, UndoRefused, describe_problems, import_files
-from practice.queries import fetch_imports
+from practice.analysis import POPULATIONS, build_summary, summary_table
+from practice.analysis.summary import SUMMARY_BY
+from practice.queries import fetch_clients, fetch_imports, fetch_sessions
 
 # How many problems the terminal shows before pointing at the full report.
 SHOWN_PROBLEMS = 50
@@ -28,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sample(commands)
     _add_imports(commands)
     _add_undo(commands)
+    _add_summary(commands)
     return parser
 
 
@@ -112,6 +119,34 @@ def _add_undo(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("import_id", type=int, metavar="IMPORT_ID")
     _db_option(parser)
     parser.set_defaults(handler=run_undo)
+
+
+def _add_summary(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "summary",
+        help="outcomes by technique, therapist or headache type",
+        description="Change in headache days per 28 days and in pain, per group, with 95 %% "
+        "intervals, responder rates and case-mix adjusted differences "
+        "(docs/metrics.md explains each figure; the JSON keys are a stable "
+        "contract).",
+    )
+    parser.add_argument("--by", choices=SUMMARY_BY, default="technique")
+    parser.add_argument(
+        "--population",
+        choices=POPULATIONS,
+        default="all",
+        help="all: everyone with a follow-up score; completers: completers "
+        "only; dropouts_as_nonresponders: dropouts count as not improved",
+    )
+    parser.add_argument(
+        "--reference",
+        metavar="GROUP",
+        default=None,
+        help="group the adjusted differences compare against (default: the largest group)",
+    )
+    parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    _db_option(parser)
+    parser.set_defaults(handler=run_summary)
 
 
 def run_init_db(args: argparse.Namespace) -> int:
@@ -213,6 +248,72 @@ def run_undo(args: argparse.Namespace) -> int:
         + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in done.items())
     )
     return 0
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    """Print the outcome summary as a table, CSV or the JSON contract."""
+    engine = open_database(args.db, seed=args.db is None and config.seed_sample_on_first_run())
+    with engine.connect() as conn:
+        clients, sessions = fetch_clients(conn), fetch_sessions(conn)
+    try:
+        summary = build_summary(
+            clients, sessions, by=args.by, population=args.population, reference=args.reference
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        print(json.dumps(summary, indent=2, allow_nan=False))
+    elif args.format == "csv":
+        print(summary_table(summary).to_csv(index=False), end="")
+    else:
+        print(format_summary(summary))
+    return 0
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The summary as a readable terminal table: estimates with their 95 % intervals."""
+    lines = [
+        f"Who is counted: {summary['population']}; groups: {summary['by']}; adjusted "
+        f"differences are group minus {summary['reference']} (95 % intervals in brackets)."
+    ]
+    rows = []
+    for group in summary["groups"]:
+        hd28, pain = group["hd28"], group["pain"]
+        rows.append(
+            {
+                "group": group["group"] + (" (small n)" if group.get("small_n") else ""),
+                "clients": group["n_clients"],
+                "HD28 change": _estimate(hd28["change_mean"], hd28["change_ci"]),
+                "HD28 >=50% responders": _rate(
+                    hd28["responders_50"], hd28["n"], hd28["responder_rate_50_ci"]
+                ),
+                "HD28 adjusted diff": _estimate(
+                    hd28["adjusted_difference"], hd28["adjusted_difference_ci"]
+                ),
+                "pain change": _estimate(pain["change_mean"], pain["change_ci"]),
+                "pain >=30% responders": _rate(
+                    pain["responders_30"], pain["n"], pain["responder_rate_30_ci"]
+                ),
+            }
+        )
+    if not rows:
+        return lines[0] + "\nNo client has a follow-up score yet."
+    return "\n".join([*lines, pd.DataFrame(rows).to_string(index=False)])
+
+
+def _estimate(value: float | None, interval: list[float] | None) -> str:
+    if value is None:
+        return "–"
+    text = f"{value:+.1f}"
+    return f"{text} [{interval[0]:+.1f}, {interval[1]:+.1f}]" if interval else text
+
+
+def _rate(count: int | None, n: int | None, interval: list[float] | None) -> str:
+    if not n:
+        return "–"
+    text = f"{count}/{n}"
+    return f"{text} [{interval[0]:.0%}-{interval[1]:.0%}]" if interval else text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
