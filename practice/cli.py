@@ -12,10 +12,10 @@ from typing import Any
 import pandas as pd
 
 from practice import config, db
-from practice.bootstrap import open_database
-from practice.importing import ImportRejected, UndoRefused, describe_problems, import_files
 from practice.analysis import POPULATIONS, build_summary, summary_table
 from practice.analysis.summary import SUMMARY_BY
+from practice.bootstrap import open_database
+from practice.importing import ImportRejected, UndoRefused, describe_problems, import_files
 from practice.queries import fetch_clients, fetch_imports, fetch_sessions
 
 # How many problems the terminal shows before pointing at the full report.
