@@ -1,0 +1,59 @@
+"""The look every chart shares: colours that stay the same per technique and per therapist."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import altair as alt
+
+from practice.vocabulary import TECHNIQUES
+
+# Tableau 10 then 10 more distinct hues: readable on Streamlit's light and dark themes.
+PALETTE = (
+    "#4e79a7",
+    "#f28e2b",
+    "#e15759",
+    "#76b7b2",
+    "#59a14f",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+    "#7f7f7f",
+    "#aec7e8",
+)
+# Greyed-out marks: small groups that are shown but never ranked.
+MUTED = "#9e9e9e"
+GOOD = "#59a14f"
+BAD = "#e15759"
+NEUTRAL = "#4e79a7"
+
+
+def technique_colors(keys: Iterable[str]) -> alt.Scale:
+    """A colour per technique key: vocabulary techniques always get the same colour."""
+    known = list(TECHNIQUES)
+    extra = sorted(set(keys) - set(known))
+    domain = known + extra
+    return alt.Scale(domain=domain, range=[PALETTE[i % len(PALETTE)] for i in range(len(domain))])
+
+
+def therapist_colors(names: Iterable[str]) -> alt.Scale:
+    """A colour per therapist, assigned in name order over every therapist in the database."""
+    domain = sorted(set(names))
+    return alt.Scale(domain=domain, range=[PALETTE[i % len(PALETTE)] for i in range(len(domain))])
+
+
+def titled(chart: alt.Chart, title: str, subtitle: str | None = None) -> alt.Chart:
+    """Give a chart its title and a one-line plain-language subtitle."""
+    if subtitle:
+        return chart.properties(title=alt.TitleParams(title, subtitle=subtitle, anchor="start"))
+    return chart.properties(title=alt.TitleParams(title, anchor="start"))

@@ -1,0 +1,73 @@
+"""The dashboard's shared filters, applied to outcome and session frames (pure pandas)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the sidebar selects; an empty tuple means "all"."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+    therapists: tuple[str, ...] = ()
+    techniques: tuple[str, ...] = ()
+    headache_types: tuple[str, ...] = ()
+    population: str = "all"
+
+    def describe(self) -> str:
+        """The selection in words, for captions and report headers."""
+        parts = []
+        if self.start or self.end:
+            parts.append(f"sessions {self.start or '…'} to {self.end or '…'}")
+        for label, values in (
+            ("therapist", self.therapists),
+            ("technique", self.techniques),
+            ("headache type", self.headache_types),
+        ):
+            if values:
+                parts.append(f"{label}: {', '.join(values)}")
+        return "; ".join(parts) if parts else "all clients"
+
+
+def filter_outcomes(outcomes: pd.DataFrame, filters: Filters) -> pd.DataFrame:
+    """Series whose dates overlap the period and whose therapist, primary technique and
+    headache type are selected."""
+    keep = pd.Series(True, index=outcomes.index)
+    if filters.start is not None:
+        keep &= outcomes["last_session_date"] >= pd.Timestamp(filters.start)
+    if filters.end is not None:
+        keep &= outcomes["first_session_date"] <= pd.Timestamp(filters.end)
+    if filters.therapists:
+        keep &= outcomes["therapist"].isin(filters.therapists)
+    if filters.techniques:
+        keep &= outcomes["primary_technique"].isin(filters.techniques)
+    if filters.headache_types:
+        keep &= outcomes["headache_type"].isin(filters.headache_types)
+    return outcomes[keep]
+
+
+def filter_sessions(
+    sessions: pd.DataFrame, clients: pd.DataFrame, filters: Filters
+) -> pd.DataFrame:
+    """Sessions in the period, by a selected therapist, using a selected technique, of a client
+    with a selected headache type."""
+    keep = pd.Series(True, index=sessions.index)
+    if filters.start is not None:
+        keep &= sessions["session_date"] >= pd.Timestamp(filters.start)
+    if filters.end is not None:
+        keep &= sessions["session_date"] <= pd.Timestamp(filters.end)
+    if filters.therapists:
+        keep &= sessions["therapist"].isin(filters.therapists)
+    if filters.techniques:
+        used = sessions["techniques"].str.split(";").explode()
+        hit = used.isin(filters.techniques).groupby(level=0).any()
+        keep &= hit.reindex(sessions.index, fill_value=False)
+    if filters.headache_types:
+        types = clients.set_index("client_id")["headache_type"]
+        keep &= sessions["client_id"].map(types).isin(filters.headache_types)
+    return sessions[keep]
