@@ -1,53 +1,121 @@
-"""Overview: what the practice database holds."""
+"""Overview: how the practice's clients are doing, and who needs a look."""
 
 import streamlit as st
 
-from practice import ui
+from practice import analysis, overview, ui
+from practice.charts import overview as charts
+from practice.formatting import estimate_text, interval_text, period_text
 
 ui.page_setup("Overview")
-counts = ui.load_counts()
+filters = ui.sidebar_filters()
+counts = ui.load_counts(ui.data_version())
 if counts.sessions == 0:
     st.info(
-        "No sessions are stored yet. Import a CSV export with `python -m practice import FILE.csv`."
+        "No sessions are stored yet. Import your practice software's CSV export on the "
+        "**Import data** page, or with `python -m practice import FILE.csv`."
     )
     st.stop()
 
-clients, sessions, therapists, period = st.columns(4)
-clients.metric("Clients", f"{counts.clients:,}")
-sessions.metric("Sessions", f"{counts.sessions:,}")
-therapists.metric("Therapists", counts.therapists)
-period.metric(
-    "Sessions from – to", f"{counts.first_session:%d %b %Y} – {counts.last_session:%d %b %Y}"
+outcomes = ui.filtered_outcomes(filters)
+sessions = ui.filtered_sessions(filters)
+headlines = overview.compute_headlines(outcomes, sessions, population=filters.population)
+st.caption(
+    f"{counts.clients:,} clients, {counts.sessions:,} sessions and "
+    f"{counts.therapists} therapists stored, {counts.first_session:%d %b %Y} to "
+    f"{counts.last_session:%d %b %Y}. Showing {filters.describe()}; "
+    f"{ui.POPULATION_LABELS[filters.population].lower()}."
 )
 
-st.subheader("Latest sessions")
-st.caption(
-    "The 200 most recent sessions, newest first. Pain is 0 (none) to 10 (worst); "
-    "headache days are days with any headache in the week before the session."
+cards = st.columns(5)
+cards[0].metric(
+    "Active clients",
+    f"{headlines.active_clients:,}",
+    help="Clients whose current treatment series is still going: their last "
+    "session was recent for their usual rhythm.",
 )
-latest = ui.load_sessions().sort_values("session_date", ascending=False).head(200)
-st.dataframe(
-    latest[
+cards[1].metric(
+    "Sessions, last 30 days",
+    f"{headlines.recent_sessions:,}",
+    help=period_text(headlines.recent_start, headlines.recent_end),
+)
+cards[2].metric(
+    "Median change in headache days",
+    estimate_text(headlines.hd28_median_change, signed=True, unit=" days"),
+    help="Per 28 days, latest minus baseline, half of the clients changed more. "
+    "Negative is fewer headache days. 95 % interval and n below.",
+)
+cards[3].metric(
+    "Headache-day responders",
+    estimate_text(headlines.hd28_responder_rate, percent=True),
+    help="Share of clients with at least 50 % fewer headache days per 28 days "
+    "than at baseline (the IHS responder rule).",
+)
+cards[4].metric(
+    "Pain responders",
+    estimate_text(headlines.pain_responder_rate, percent=True),
+    help="Share of clients whose usual pain fell by at least 30 % and 2 points "
+    "(moderately important change, IMMPACT).",
+)
+cards[2].caption(interval_text(headlines.hd28_median_change, signed=True))
+cards[3].caption(interval_text(headlines.hd28_responder_rate, percent=True))
+cards[4].caption(interval_text(headlines.pain_responder_rate, percent=True))
+st.caption(
+    f"{estimate_text(headlines.scored_share, percent=True)} of attended sessions "
+    f"have at least one score (n = {headlines.scored_share.n:,} sessions): the more "
+    "sessions are scored, the more these figures can be trusted."
+)
+
+trend = overview.monthly_trend(sessions)
+left, right = st.columns(2)
+with left:
+    ui.show_chart(charts.monthly_sessions_chart(trend), "sessions-per-month.png")
+with right:
+    ui.show_chart(charts.monthly_outcomes_chart(trend), "outcomes-per-month.png")
+ui.show_chart(
+    charts.change_distribution_chart(
+        overview.change_distribution(outcomes, population=filters.population)
+    ),
+    "change-distribution.png",
+)
+
+st.subheader("Clients needing attention")
+alerts = analysis.off_track_alerts(outcomes)
+st.caption(
+    "Clients in a current series who have not improved by 30 % after several sessions, "
+    "or whose scores got reliably worse. Open a client's progress before their next "
+    "session."
+)
+if alerts.empty:
+    st.success("No client is off track right now.")
+else:
+    ui.show_client_table(
+        alerts,
         [
-            "session_date",
             "client_id",
+            "client_name",
             "therapist",
-            "status",
-            "techniques",
-            "pain_pre",
-            "pain_post",
-            "headache_days_7d",
-        ]
-    ],
-    hide_index=True,
-    column_config={
-        "session_date": st.column_config.DateColumn("Date"),
-        "client_id": "Client",
-        "therapist": "Therapist",
-        "status": "Status",
-        "techniques": "Techniques",
-        "pain_pre": "Pain before",
-        "pain_post": "Pain after",
-        "headache_days_7d": "Headache days (7 d)",
-    },
+            "sessions_attended",
+            "pain_pct_change",
+            "hd28_pct_change",
+            "reason",
+        ],
+        file_name="clients-needing-attention.csv",
+    )
+ui.explain(
+    "What these numbers mean",
+    """
+- **Baseline** is how a client was at intake (or at their first session); **latest** is their
+  most recent report. **Change** is latest minus baseline: negative means fewer headache days or
+  less pain.
+- **Headache days per 28 days** come from the weekly count at each session (x 4) or a 28-day
+  diary, averaged over the last 28 days of the series.
+- A **responder** has at least 50 % fewer headache days than at baseline (International
+  Headache Society), or, for pain, at least 30 % and 2 points less (IMMPACT).
+- The **95 % interval** is the range the true figure most likely lies in; with few clients it
+  is wide. **n** is how many clients or sessions the figure rests on.
+- **Who is counted** (sidebar): everyone with a follow-up score, completers only, or everyone
+  with dropouts counted as not improved (the strictest view).
+- These are observations of a practice, not a trial: clients who stay may differ from those who
+  leave, and headaches often ease on their own after a bad spell. See docs/metrics.md.
+""",
 )

@@ -193,7 +193,8 @@ def _persisted(
     store, key = f"filter.{name}", f"widget.{name}"
     if store not in st.session_state:
         st.session_state[store] = default if default is not None else _FILTER_DEFAULTS[name]
-    st.session_state[key] = st.session_state[store]
+    if key not in st.session_state:  # a new page: give the widget the value kept for it
+        st.session_state[key] = st.session_state[store]
     value = widget(label, key=key, **options)
     st.session_state[store] = value
     return value
@@ -243,3 +244,30 @@ def explain(title: str, body: str) -> None:
     """A folded plain-language explanation of the terms on a page."""
     with st.expander(title):
         st.markdown(body)
+
+
+def client_link(client_id: str) -> str:
+    """The Client progress page's deep link for one client."""
+    return f"/Client_Progress?client={client_id}"
+
+
+def show_client_table(frame: pd.DataFrame, columns: list[str], *, file_name: str) -> None:
+    """A table of clients whose ids link to their progress page, with a CSV download."""
+    shown = frame[columns].assign(link=frame["client_id"].map(client_link))
+    st.dataframe(
+        shown,
+        hide_index=True,
+        column_order=["link", *[c for c in columns if c != "client_id"]],
+        column_config={
+            "link": st.column_config.LinkColumn("Client", display_text=r"client=(.*)$"),
+            "client_name": "Name",
+            "therapist": "Therapist",
+            "sessions_attended": st.column_config.NumberColumn("Sessions"),
+            "pain_pct_change": st.column_config.NumberColumn("Pain change %", format="%+.0f"),
+            "hd28_pct_change": st.column_config.NumberColumn(
+                "Headache days change %", format="%+.0f"
+            ),
+            "reason": st.column_config.TextColumn("Why", width="large"),
+        },
+    )
+    download_table(frame[columns], file_name)
