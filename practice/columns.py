@@ -104,7 +104,6 @@ COLUMNS: tuple[Column, ...] = (
             "headache days per month",
             "baseline headache days",
             "monthly headache days",
-            "headache days 28d",
         ),
     ),
     Column(

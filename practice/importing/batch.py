@@ -14,7 +14,7 @@ import pandas as pd
 
 from practice.columns import INTAKE_COLUMNS, SESSION_COLUMNS
 from practice.importing.dates import DateOrder
-from practice.importing.mapping import map_columns
+from practice.importing.mapping import map_columns, unused_mapping_keys
 from practice.importing.problems import (
     column_problems,
     concat_problems,
@@ -24,6 +24,12 @@ from practice.importing.reading import UnreadableFile, read_table
 from practice.importing.validation import ParsedFile, parse_file
 
 SESSION_KEY = ["client_id", "session_date", "therapist"]
+# Session columns other than the key, as named in the session frame.
+_SESSION_CONTENT = [
+    "series_code" if c == "series_id" else c
+    for c in SESSION_COLUMNS
+    if c not in ("session_date", "therapist")
+]
 
 
 @dataclass(frozen=True)
@@ -57,19 +63,24 @@ def prepare_batch(
         raise ValueError("prepare_batch needs at least one file")
     parsed: list[ParsedFile] = []
     problems: list[pd.DataFrame] = []
+    headers: dict[str, list[str]] = {}
     for name, data in files:
         try:
             table = read_table(name, data)
         except UnreadableFile as exc:
             problems.append(problems_frame([exc.problem]))
             continue
-        column_mapping = map_columns(name, list(table.cells.columns), mapping)
+        headers[name] = list(table.cells.columns)
+        column_mapping = map_columns(name, headers[name], mapping)
         parsed.append(parse_file(table, column_mapping, date_order))
+    if mapping and headers:
+        problems.append(problems_frame(unused_mapping_keys(headers, mapping)))
     problems.extend(p.problems for p in parsed)
     intake = _concat([p.intake for p in parsed])
     sessions = _concat([p.sessions for p in parsed if p.sessions is not None])
     clients, conflicts = merge_intakes(intake)
     sessions, duplicates = drop_repeated_sessions(sessions)
+    early = sessions_before_intake(sessions, clients, {p.file: p.headers for p in parsed})
     given = {column for p in parsed for column in p.columns}
     new_techniques: dict[str, str] = {}
     for p in parsed:
@@ -83,7 +94,7 @@ def prepare_batch(
         intake_columns=tuple(c for c in INTAKE_COLUMNS[1:] if c in given),
         session_columns=tuple(c for c in SESSION_COLUMNS if c in given),
         new_techniques=new_techniques,
-        problems=concat_problems([*problems, conflicts, duplicates]),
+        problems=concat_problems([*problems, conflicts, duplicates, early]),
     )
 
 
@@ -134,19 +145,25 @@ def _shown(values: pd.Series) -> pd.Series:
 
 
 def drop_repeated_sessions(sessions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Keep one of identical repeated rows (a notice); differing repeats are errors."""
+    """Keep one of repeated rows of a session when they agree (a notice), else an error.
+
+    Rows agree when every session column is equal or blank in one of them, so the same
+    session in a full export and in a sessions-only export is one session; the kept row
+    takes the values either row gave.
+    """
     if sessions.empty or not set(SESSION_KEY) <= set(sessions.columns):
         return sessions, problems_frame([])
     keyed = sessions.dropna(subset=SESSION_KEY)
     repeated = keyed[keyed.duplicated(SESSION_KEY, keep=False)]
     if repeated.empty:
         return sessions, problems_frame([])
-    content = [c for c in sessions.columns if c not in ("file", "row")]
+    content = [c for c in _SESSION_CONTENT if c in sessions.columns]
     later = repeated[repeated.duplicated(SESSION_KEY, keep="first")]
     first = repeated.drop_duplicates(SESSION_KEY).set_index(SESSION_KEY)
-    first = first.loc[pd.MultiIndex.from_frame(later[SESSION_KEY])]
-    where = (first["file"] + " row " + first["row"].astype(str)).set_axis(later.index)
-    same = repeated.duplicated(content, keep="first").loc[later.index]
+    first = first.loc[pd.MultiIndex.from_frame(later[SESSION_KEY])].set_axis(later.index)
+    ours, theirs = later[content], first[content]
+    same = ((ours == theirs) | ours.isna() | theirs.isna()).all(axis=1)
+    where = first["file"] + " row " + first["row"].astype(str)
     notices = column_problems(
         later.loc[same, "file"],
         later.loc[same, "row"],
@@ -161,7 +178,31 @@ def drop_repeated_sessions(sessions: pd.DataFrame) -> tuple[pd.DataFrame, pd.Dat
         "same client, date and therapist as " + where[~same] + " but with different values",
     )
     kept = sessions.drop(index=later.index[same.to_numpy()])
+    merged = repeated.groupby(SESSION_KEY, sort=False)[content].first()  # first non-blank
+    first_rows = repeated.drop_duplicates(SESSION_KEY)
+    kept.loc[first_rows.index, content] = merged.loc[
+        pd.MultiIndex.from_frame(first_rows[SESSION_KEY])
+    ].to_numpy()
     return kept, concat_problems([notices, errors])
+
+
+def sessions_before_intake(
+    sessions: pd.DataFrame, clients: pd.DataFrame, headers: dict[str, dict[str, str]]
+) -> pd.DataFrame:
+    """Warnings for sessions dated before their client's intake, wherever the intake came from."""
+    if sessions.empty or "intake_date" not in clients or "session_date" not in sessions:
+        return problems_frame([])
+    intake = sessions["client_id"].map(clients.set_index("client_id")["intake_date"])
+    early = sessions[sessions["session_date"] < intake]
+    column = early["file"].map(lambda f: headers.get(f, {}).get("session_date", "session_date"))
+    return column_problems(
+        early["file"],
+        early["row"],
+        "",
+        "the session is before the client's intake date",
+        early["session_date"].dt.strftime("%Y-%m-%d"),
+        severity="warning",
+    ).assign(column=column.to_numpy())
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -7,14 +7,18 @@ read differently either way, the caller must say (`--dayfirst` / `--monthfirst`)
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 DateOrder = Literal["dayfirst", "monthfirst"]
 
-_ISO = r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?:[ T].*)?$"
-_NUMERIC = r"^(?P<a>\d{1,2})[-/.](?P<b>\d{1,2})[-/.](?P<y>\d{4}|\d{2})(?:[ T,].*)?$"
+# A date may be followed by a time of day ("2025-03-14 10:30", "03/14/2025 2:30 PM"), nothing else.
+_TIME = r"(?:[ T,]\s*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[AaPp][Mm])?(?:Z|[+-]\d{2}:?\d{2})?)?"
+_ISO = r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})" + _TIME + "$"
+_NUMERIC = r"^(?P<a>\d{1,2})[-/.](?P<b>\d{1,2})[-/.](?P<y>\d{4}|\d{2})" + _TIME + "$"
 _HAS_LETTERS = r"[A-Za-z]{3,}"
 
 
@@ -48,6 +52,10 @@ def infer_date_order(columns: dict[str, pd.Series]) -> DateOrder | None:
         if parts.empty:
             continue
         first, second = parts["a"].astype(int), parts["b"].astype(int)
+        # A date impossible in both orders (13/13/2025) is evidence of nothing; it is reported
+        # as an invalid date at its row instead.
+        possible = (first <= 12) | (second <= 12)
+        parts, first, second = parts[possible], first[possible], second[possible]
         if dayfirst_example is None and (first > 12).any():
             dayfirst_example = str(parts.index[(first > 12).argmax()])
         if monthfirst_example is None and (second > 12).any():
@@ -73,6 +81,8 @@ def parse_dates(values: pd.Series, order: DateOrder | None) -> pd.Series:
     parses.
     """
     distinct = values[values != ""].drop_duplicates()
+    if distinct.empty:
+        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     parsed = _parse_distinct(distinct, order)
     lookup = pd.Series(parsed.to_numpy(), index=distinct.to_numpy())
     return values.map(lookup).astype("datetime64[ns]")
@@ -107,9 +117,11 @@ def _numeric_parts(values: pd.Series) -> pd.DataFrame:
 
 
 def _four_digit_year(years: pd.Series) -> pd.Series:
-    """Two-digit years are this century (exports of a practice's recent sessions)."""
+    """Two-digit years up to next year are 20xx, later ones 19xx ("99" is 1999, a birth year)."""
     numbers = years.astype(int)
-    return numbers.where(numbers >= 100, numbers + 2000)
+    pivot = dt.date.today().year % 100 + 1
+    century = np.where(numbers <= pivot, 2000, 1900)
+    return numbers.where(numbers >= 100, numbers + century)
 
 
 def _assemble(year: pd.Series, month: pd.Series, day: pd.Series) -> pd.Series:

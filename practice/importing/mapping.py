@@ -15,14 +15,21 @@ from practice.importing.problems import Problem
 from practice.vocabulary import normalise_label
 
 _PANDAS_DUPLICATE = re.compile(r"^(?P<base>.+)\.(?P<n>\d+)$")
+_UNNAMED = re.compile(r"^Unnamed: \d+$")  # pandas' name for a blank header cell
+
+
+def header_key(text: str) -> str:
+    """A header reduced to its letters and digits: "Client ID", "client_id", "ClientID" agree."""
+    return normalise_label(text).replace(" ", "")
 
 
 def _synonym_lookup() -> dict[str, str]:
     lookup: dict[str, str] = {}
     for column in COLUMNS:
-        lookup[normalise_label(column.name)] = column.name
+        lookup[header_key(column.name)] = column.name
+    for column in COLUMNS:
         for synonym in column.synonyms:
-            lookup.setdefault(normalise_label(synonym), column.name)
+            lookup.setdefault(header_key(synonym), column.name)
     return lookup
 
 
@@ -51,21 +58,34 @@ class ColumnMapping:
 def map_columns(
     file: str, headers: list[str], explicit: Mapping[str, str] | None = None
 ) -> ColumnMapping:
-    """Match each header to a canonical column; report unknown, duplicate and clashing ones."""
-    explicit_norm = {normalise_label(k): v for k, v in (explicit or {}).items()}
+    """Match each header to a canonical column; report unknown, duplicate and clashing ones.
+
+    An explicit mapping wins: a header it maps takes that column, and any other header that
+    would have matched the same column is ignored.
+    """
+    explicit_keys = {header_key(k): v for k, v in (explicit or {}).items()}
+    chosen = {v for v in explicit_keys.values() if v}
     problems: list[Problem] = []
     to_header: dict[str, str] = {}
     ignored: list[str] = []
-    for header in headers:
+    for position, header in enumerate(headers, start=1):
         duplicate = _PANDAS_DUPLICATE.match(header)
         if duplicate and duplicate["base"] in headers:
             problems.append(
                 Problem(file, 1, duplicate["base"], "error", "this header appears more than once")
             )
             continue
-        canonical = _canonical_for(header, explicit_norm, problems, file)
+        key = header_key(header)
+        if key in explicit_keys:
+            canonical = _explicit_target(file, header, explicit_keys[key], problems)
+        else:
+            canonical = SYNONYMS.get(key)
+            if canonical in chosen:
+                canonical = None  # the mapping chose another header for this column
         if canonical is None:
             ignored.append(header)
+            if header.strip():
+                problems.append(_ignored_notice(file, header, position))
             continue
         if canonical in to_header:
             problems.append(
@@ -80,32 +100,42 @@ def map_columns(
             )
             continue
         to_header[canonical] = header
-    problems.extend(
-        Problem(file, 1, header, "notice", "column not used by Headway (ignored)")
-        for header in ignored
-        if header.strip()
-    )
     return ColumnMapping(file, to_header, tuple(ignored), tuple(problems))
 
 
-def _canonical_for(
-    header: str, explicit: dict[str, str], problems: list[Problem], file: str
-) -> str | None:
-    key = normalise_label(header)
-    if key in explicit:
-        target = explicit[key]
-        if target in ("", None):
-            return None
-        if target not in COLUMNS_BY_NAME:
-            problems.append(
-                Problem(
-                    file,
-                    1,
-                    header,
-                    "error",
-                    f"the column mapping names an unknown column {target!r}",
-                )
+def _explicit_target(file: str, header: str, target: str, problems: list[Problem]) -> str | None:
+    if not target:
+        return None
+    if target not in COLUMNS_BY_NAME:
+        problems.append(
+            Problem(
+                file, 1, header, "error", f"the column mapping names an unknown column {target!r}"
             )
-            return None
-        return target
-    return SYNONYMS.get(key)
+        )
+        return None
+    return target
+
+
+def _ignored_notice(file: str, header: str, position: int) -> Problem:
+    if _UNNAMED.match(header):
+        return Problem(file, 1, f"#{position}", "notice", "column without a header (ignored)")
+    return Problem(file, 1, header, "notice", "column not used by Headway (ignored)")
+
+
+def unused_mapping_keys(
+    headers_by_file: Mapping[str, list[str]], explicit: Mapping[str, str]
+) -> list[Problem]:
+    """Notices for mapping entries that name a header none of the files has (likely typos)."""
+    present = {header_key(h) for headers in headers_by_file.values() for h in headers}
+    files = ", ".join(headers_by_file)
+    return [
+        Problem(
+            files,
+            None,
+            name,
+            "notice",
+            "the column mapping names a header no file has (check the spelling)",
+        )
+        for name in explicit
+        if header_key(name) not in present
+    ]

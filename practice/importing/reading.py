@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import warnings
 from dataclasses import dataclass
 
 import pandas as pd
@@ -18,7 +20,8 @@ from practice.importing.problems import Problem
 SEPARATORS = (",", ";", "\t")
 # Characters other than tab, newline and carriage return below 0x20 do not occur in text
 # exports; many of them mean the file is a spreadsheet or an image, not a CSV.
-_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 @dataclass(frozen=True)
@@ -41,49 +44,53 @@ class UnreadableFile(Exception):
 
 def read_table(file: str, data: bytes) -> RawTable:
     """Decode and parse one CSV export into text cells, or raise UnreadableFile."""
-    max_bytes = config.MAX_UPLOAD_MB * 1024 * 1024
+    max_bytes = int(config.MAX_UPLOAD_MB * 1024 * 1024)
     if len(data) > max_bytes:
         _reject(
             file,
-            f"is {len(data) / 1024 / 1024:.0f} MB, above the limit of "
-            f"{config.MAX_UPLOAD_MB:.0f} MB (setting PRACTICE_MAX_UPLOAD_MB)",
+            f"is {describe_size(len(data))}, above the limit of "
+            f"{describe_size(max_bytes)} (setting PRACTICE_MAX_UPLOAD_MB)",
         )
     text, encoding = decode_text(file, data)
     if text.strip() == "":
         _reject(file, "is empty")
     separator = sniff_separator(text)
     try:
-        cells = pd.read_csv(
-            io.StringIO(text),
-            sep=separator,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=True,
-            quotechar='"',
-            engine="c",
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            cells = pd.read_csv(
+                io.StringIO(text),
+                sep=separator,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=False,
+                quotechar='"',
+                engine="c",
+                index_col=False,
+            )
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
+        if "Expected" in str(exc):  # "Expected 2 fields in line 3, saw 3"
+            _refuse_extra_values(file, text, separator, len(_header_fields(text, separator)))
         _reject(file, f"is not a well-formed CSV file: {exc}")
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        _refuse_extra_values(file, text, separator, len(cells.columns))
+    cells = _strip_cells(cells)
+    # Blank lines (and lines of bare separators) are dropped but keep their place in the
+    # index, so that row numbers stay the ones a spreadsheet shows.
+    cells = cells[(cells != "").any(axis=1)]
     if cells.empty:
         _reject(file, "has a header but no rows")
-    cells = _strip_cells(cells)
     return RawTable(file=file, cells=cells, encoding=encoding, separator=separator)
 
 
 def decode_text(file: str, data: bytes) -> tuple[str, str]:
     """The file's text and the encoding that decoded it; binary content is refused."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
-    head = data[:65536]
-    control = next((i for i, b in enumerate(head) if b in _CONTROL_BYTES), None)
-    if control is not None or b"\x00" in data:
-        position = control if control is not None else data.index(b"\x00")
-        _reject(
-            file,
-            f"is not a text CSV file (binary content at byte {position}); "
-            "export it from your practice software as CSV",
-        )
+        return _decode_utf16(file, data), "utf-16"
+    control = _CONTROL_BYTES.search(data)
+    if control:
+        _reject_binary(file, f"byte {control.start()}")
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
@@ -97,6 +104,24 @@ def decode_text(file: str, data: bytes) -> tuple[str, str]:
     raise AssertionError("unreachable")
 
 
+def _decode_utf16(file: str, data: bytes) -> str:
+    try:
+        text = data.decode("utf-16")
+    except UnicodeDecodeError as exc:
+        _reject(file, f"is not valid UTF-16 text (byte {exc.start}); save it as CSV UTF-8")
+    control = _CONTROL_CHARS.search(text)
+    if control:
+        _reject_binary(file, f"character {control.start()}")
+    return text
+
+
+def describe_size(size: int) -> str:
+    """A byte count for people, exact enough to compare with a limit: "1.0 MB (1,048,577 bytes)"."""
+    if size >= 1024 * 1024:
+        return f"{size / 1024 / 1024:.1f} MB ({size:,} bytes)"
+    return f"{size / 1024:.0f} KB ({size:,} bytes)"
+
+
 def sniff_separator(text: str) -> str:
     """The separator used in the header line: the most frequent of comma, semicolon, tab."""
     header = _first_record(text)
@@ -106,8 +131,8 @@ def sniff_separator(text: str) -> str:
 
 
 def _first_record(text: str) -> str:
-    """The header line with quoted parts removed (a quoted header may hold a comma)."""
-    line = text.lstrip("\ufeff").split("\n", 1)[0]
+    """The first non-blank line with quoted parts removed (a quoted header may hold a comma)."""
+    line = text.lstrip("\ufeff\r\n \t").split("\n", 1)[0]
     parts = line.split('"')
     return "".join(parts[0::2])
 
@@ -115,6 +140,37 @@ def _first_record(text: str) -> str:
 def _strip_cells(cells: pd.DataFrame) -> pd.DataFrame:
     cells.columns = [str(c).strip() for c in cells.columns]
     return cells.apply(lambda column: column.str.strip())
+
+
+def _header_fields(text: str, separator: str) -> list[str]:
+    return next(csv.reader(io.StringIO(text.lstrip("\ufeff\r\n")), delimiter=separator), [])
+
+
+def _refuse_extra_values(file: str, text: str, separator: str, columns: int) -> None:
+    """Refuse rows with more values than the header has columns (pandas would drop them).
+
+    A trailing separator (one more, empty value) is harmless and allowed.
+    """
+    bad = [
+        number
+        for number, record in enumerate(csv.reader(io.StringIO(text), delimiter=separator), 1)
+        if len(record) > columns and any(v.strip() for v in record[columns:])
+    ]
+    if bad:
+        shown = ", ".join(str(n) for n in bad[:10]) + (" …" if len(bad) > 10 else "")
+        _reject(
+            file,
+            f"has rows with more values than the header has columns (rows {shown}); "
+            "a value with the separator in it must be quoted",
+        )
+
+
+def _reject_binary(file: str, where: str) -> None:
+    _reject(
+        file,
+        f"is not a text CSV file (binary content at {where}); "
+        "export it from your practice software as CSV",
+    )
 
 
 def _reject(file: str, message: str) -> None:

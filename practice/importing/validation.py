@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from practice import config
@@ -40,7 +39,8 @@ from practice.vocabulary import (
     slugify,
 )
 
-_DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
+# "6,5" is a decimal comma; "1,000" (three digits after the comma) is not read as 1.
+_DECIMAL_COMMA = re.compile(r"^-?\d+,\d{1,2}$")
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ class ParsedFile:
     problems: pd.DataFrame
     new_techniques: dict[str, str]
     columns: tuple[str, ...]
+    headers: dict[str, str]  # canonical column -> how messages name it ("Date (session_date)")
 
 
 def parse_file(
@@ -62,7 +63,9 @@ def parse_file(
     file = table.file
     cells = table.cells.rename(columns={h: c for c, h in mapping.to_header.items()})
     cells = cells[list(mapping.to_header)]
-    rows = pd.Series(np.arange(2, len(cells) + 2), index=cells.index)
+    # The header is row 1; a data row keeps its place even when blank lines before it were
+    # dropped (reading keeps the original index).
+    rows = pd.Series(cells.index.to_numpy() + 2, index=cells.index)
     problems = [problems_frame(mapping.problems)]
     has_sessions = any(c in mapping.to_header for c in SESSION_COLUMNS)
     missing = _missing_columns(mapping, has_sessions)
@@ -84,7 +87,13 @@ def parse_file(
         sessions = _session_frame(typed)
         problems.append(_session_rules(file, sessions, mapping))
     return ParsedFile(
-        file, intake, sessions, concat_problems(problems), new_techniques, tuple(mapping.to_header)
+        file,
+        intake,
+        sessions,
+        concat_problems(problems),
+        new_techniques,
+        tuple(mapping.to_header),
+        {c: mapping.header_of(c) for c in mapping.to_header},
     )
 
 
@@ -225,27 +234,34 @@ def _parse_techniques(
     file: str, raw: pd.Series, rows: pd.Series, header: str
 ) -> tuple[pd.Series, pd.DataFrame, dict[str, str]]:
     """Technique keys ';'-joined; labels outside the vocabulary become new techniques."""
+    known = set(TECHNIQUE_LOOKUP.values())
     new: dict[str, str] = {}
+    first_cell: dict[str, str] = {}  # new key -> the first cell (in file order) that holds it
     keyed: dict[str, str] = {}
     for cell in raw[raw != ""].drop_duplicates():
         keys: list[str] = []
         for label in _split_list(cell):
             key = TECHNIQUE_LOOKUP.get(normalise_label(label)) or slugify(label)
-            if key not in TECHNIQUE_LOOKUP.values():
-                new.setdefault(key, label)
-            if key and key not in keys:
+            if not key:  # punctuation only ("-"): not a technique
+                continue
+            if key not in known and key not in new:
+                new[key], first_cell[key] = label, cell
+            if key not in keys:
                 keys.append(key)
         keyed[cell] = ";".join(keys)
-    techniques = raw.map(keyed).fillna("").astype(object)
-    notices = []
-    for key, label in new.items():
-        first = rows[raw.str.contains(re.escape(label), regex=True)].head(1)
-        message = (
-            f"technique {label!r} is not in Headway's vocabulary; kept as a new technique '{key}'"
+    mapped = raw.map(keyed)
+    techniques = mapped.astype(object).where(mapped.notna(), "")
+    notices = [
+        column_problems(
+            file,
+            rows[raw == first_cell[key]].head(1),
+            header,
+            f"technique {label!r} is not in Headway's vocabulary; kept as a new technique '{key}'",
+            pd.Series([label]),
+            severity="notice",
         )
-        notices.append(
-            column_problems(file, first, header, message, pd.Series([label]), severity="notice")
-        )
+        for key, label in new.items()
+    ]
     return techniques, concat_problems(notices), new
 
 
@@ -277,7 +293,7 @@ def _required_values(
 
 
 def _session_rules(file: str, sessions: pd.DataFrame, mapping: ColumnMapping) -> pd.DataFrame:
-    """Row rules that involve more than one column (techniques, order of dates)."""
+    """Row rules that involve more than one column (an attended session's techniques)."""
     found = []
     if "techniques" in sessions:
         status = sessions.get("status", pd.Series("attended", index=sessions.index))
@@ -290,18 +306,6 @@ def _session_rules(file: str, sessions: pd.DataFrame, mapping: ColumnMapping) ->
                 mapping.header_of("techniques"),
                 "an attended session needs at least one technique",
                 sessions.loc[needs, "techniques"],
-            )
-        )
-    if {"intake_date", "session_date"} <= set(sessions.columns):
-        early = sessions["session_date"] < sessions["intake_date"]
-        found.append(
-            column_problems(
-                file,
-                sessions.loc[early, "row"],
-                mapping.header_of("session_date"),
-                "the session is before the client's intake date",
-                sessions.loc[early, "session_date"].dt.strftime("%Y-%m-%d"),
-                severity="warning",
             )
         )
     return concat_problems(found)

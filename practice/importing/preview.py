@@ -1,0 +1,294 @@
+"""What the upload page shows before and after an import: previews, mappings and reports.
+
+Plain functions over the importer's pieces, so that the page stays thin and every table it
+shows is tested without a browser. Nothing here writes to the database except through
+`check_upload`'s dry run, which always rolls back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from practice.columns import COLUMNS
+from practice.importing.batch import PreparedBatch, prepare_batch
+from practice.importing.dates import DateOrder
+from practice.importing.mapping import SYNONYMS, header_key, map_columns
+from practice.importing.memory import source_signature
+from practice.importing.problems import PROBLEM_COLUMNS, ImportRejected
+from practice.importing.reading import UnreadableFile, read_table
+from practice.importing.writing import ImportResult, write_batch
+from practice.vocabulary import slugify
+
+# Choices of the column-mapping step: "" ignores the column, anything else is a column name.
+MAPPING_OPTIONS: tuple[str, ...] = ("", *(c.name for c in COLUMNS))
+DATE_ORDER_OPTIONS: dict[str, DateOrder | None] = {
+    "automatic": None,
+    "dayfirst": "dayfirst",
+    "monthfirst": "monthfirst",
+}
+DATE_ORDER_LABELS = {
+    "automatic": "Automatic (decided from the dates in each file)",
+    "dayfirst": "Day first: 03/04/2025 is 3 April 2025",
+    "monthfirst": "Month first: 03/04/2025 is 4 March 2025",
+}
+SOURCE_LABELS = {"upload": "upload page", "cli": "command line", "sample": "sample practice"}
+HISTORY_COLUMNS = {
+    "id": "Import",
+    "started_at": "Started",
+    "source": "From",
+    "file_names": "Files",
+    "status": "Status",
+    "rows_read": "Rows read",
+    "clients_added": "Clients added",
+    "clients_updated": "Clients updated",
+    "sessions_added": "Sessions added",
+    "sessions_updated": "Sessions updated",
+    "sessions_unchanged": "Sessions unchanged",
+    "undone_at": "Undone",
+    "notices": "Notices",
+}
+# Markdown (and Streamlit's :color[...] / :emoji: extensions) treat these as syntax.
+_UNNAMED = re.compile(r"^Unnamed: \d+$")  # pandas' name for a blank header cell
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+# --- files ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FilePreview:
+    """One uploaded file as the page previews it; `problem` says why it cannot be read."""
+
+    file: str
+    headers: tuple[str, ...]
+    rows: int
+    first_rows: pd.DataFrame
+    signature: str
+    problem: str | None = None
+
+
+def preview_file(name: str, data: bytes, *, rows: int = 5) -> FilePreview:
+    """Headers, row count and first `rows` rows of one upload (never raises for bad files)."""
+    try:
+        table = read_table(name, data)
+    except UnreadableFile as exc:
+        return FilePreview(name, (), 0, pd.DataFrame(), "", str(exc.problem))
+    headers = tuple(str(h) for h in table.cells.columns)
+    first = table.cells.head(rows)
+    # The header is row 1; reading keeps each data row's place (blank lines dropped).
+    first.index = pd.Index(first.index.to_numpy() + 2, name="row")
+    return FilePreview(name, headers, len(table.cells), first, source_signature(headers))
+
+
+def preview_files(files: Sequence[tuple[str, bytes]], *, rows: int = 5) -> list[FilePreview]:
+    """`preview_file` for every upload, in upload order."""
+    return [preview_file(name, data, rows=rows) for name, data in files]
+
+
+# --- column mapping -------------------------------------------------------------------------
+def unrecognised_headers(previews: Iterable[FilePreview]) -> list[tuple[str, tuple[str, ...]]]:
+    """Headers the importer does not know, once each (by normalised name), with their files.
+
+    Blank header cells (pandas' `Unnamed: N`) are left out: they are ignored with a notice.
+    """
+    found: dict[str, tuple[str, list[str]]] = {}
+    for preview in previews:
+        for header in map_columns(preview.file, list(preview.headers)).ignored:
+            key = header_key(header)
+            if not key or _UNNAMED.match(header):
+                continue
+            _, files = found.setdefault(key, (header, []))
+            if preview.file not in files:
+                files.append(preview.file)
+    return [(header, tuple(files)) for header, files in found.values()]
+
+
+def mapping_key(header: str) -> str:
+    """The widget key of a header's mapping choice (`Visit Type` -> `map_visit_type`)."""
+    return f"map_{slugify(header)}"
+
+
+def option_label(option: str) -> str:
+    """How a mapping choice reads in the selectbox."""
+    if option == "":
+        return "ignore (not imported)"
+    part = next(c.part for c in COLUMNS if c.name == option)
+    return f"{option} ({part})"
+
+
+def remembered_choices(
+    previews: Iterable[FilePreview],
+    remembered: Mapping[str, Mapping[str, str]],
+    headers: Iterable[str],
+) -> dict[str, str]:
+    """The remembered column of each of `headers`, from its file's source (first file wins).
+
+    `remembered` maps a source signature to its stored mapping; headers without a
+    remembered choice are left out.
+    """
+    by_key: dict[str, str] = {}
+    for preview in previews:
+        for header, target in remembered.get(preview.signature, {}).items():
+            by_key.setdefault(header_key(header), target)
+    return {h: by_key[header_key(h)] for h in headers if header_key(h) in by_key}
+
+
+def mapping_for_file(headers: Iterable[str], choices: Mapping[str, str]) -> dict[str, str]:
+    """The part of the page's mapping that concerns one file's headers (to remember it)."""
+    chosen = {header_key(h): target for h, target in choices.items()}
+    return {h: chosen[header_key(h)] for h in headers if header_key(h) in chosen}
+
+
+def column_table(headers: Sequence[str], choices: Mapping[str, str]) -> pd.DataFrame:
+    """File column -> Headway column (or "ignored"), and how the match was made."""
+    mapping = map_columns("", list(headers), choices)
+    canonical_of = {header: canonical for canonical, header in mapping.to_header.items()}
+    chosen = {header_key(h) for h, target in choices.items() if target}
+    targets = {target for target in choices.values() if target}
+    troubled = {p.column for p in mapping.problems if p.severity == "error"}
+    how, target = [], []
+    for header in headers:
+        canonical = canonical_of.get(header)
+        target.append(canonical if canonical else "ignored")
+        if header in troubled:
+            how.append("see the check")
+        elif header_key(header) in chosen:
+            how.append("your mapping")
+        elif canonical:
+            how.append("recognised")
+        elif SYNONYMS.get(header_key(header)) in targets:
+            how.append("replaced by your mapping")
+        else:
+            how.append("not used")
+    return pd.DataFrame({"File column": list(headers), "Headway column": target, "How": how})
+
+
+# --- checking -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class UploadCheck:
+    """The full check of an upload: the prepared batch, what a dry run would do, every problem."""
+
+    batch: PreparedBatch
+    result: ImportResult | None  # None when errors stop the import
+    report: pd.DataFrame
+
+    @property
+    def errors(self) -> pd.DataFrame:
+        """The problems that stop the import."""
+        return self.report[self.report["severity"] == "error"]
+
+
+def check_upload(
+    engine: Engine,
+    files: Sequence[tuple[str, bytes]],
+    *,
+    mapping: Mapping[str, str] | None = None,
+    date_order: DateOrder | None = None,
+) -> UploadCheck:
+    """Prepare the batch and dry-run it against the database (rolled back, nothing written)."""
+    batch = prepare_batch(files, mapping=mapping, date_order=date_order)
+    try:
+        result = write_batch(engine, batch, source="upload", dry_run=True)
+    except ImportRejected as rejected:
+        return UploadCheck(batch, None, rejected.report)
+    return UploadCheck(batch, result, result.problems)
+
+
+def severity_counts(report: pd.DataFrame) -> dict[str, int]:
+    """How many errors, warnings and notices a report holds (each key always present)."""
+    counts = report["severity"].value_counts()
+    return {severity: int(counts.get(severity, 0)) for severity in ("error", "warning", "notice")}
+
+
+def report_table(report: pd.DataFrame) -> pd.DataFrame:
+    """The report with its columns in the documented order (file, row, column, ...)."""
+    return report[PROBLEM_COLUMNS].reset_index(drop=True)
+
+
+def change_table(result: ImportResult, clients_in_files: int) -> pd.DataFrame:
+    """Clients and sessions added, updated and unchanged by an import (or a dry run)."""
+    clients_unchanged = clients_in_files - result.clients_added - result.clients_updated
+    return pd.DataFrame(
+        {
+            "Records": ["Clients", "Sessions"],
+            "Added": [result.clients_added, result.sessions_added],
+            "Updated": [result.clients_updated, result.sessions_updated],
+            "Unchanged": [max(clients_unchanged, 0), result.sessions_unchanged],
+        }
+    )
+
+
+# --- history --------------------------------------------------------------------------------
+def history_table(imports: pd.DataFrame) -> pd.DataFrame:
+    """Import history (as fetch_imports returns it) with readable column names, newest first."""
+    table = imports.sort_values("id", ascending=False)[list(HISTORY_COLUMNS)].copy()
+    table["source"] = table["source"].map(SOURCE_LABELS).fillna(table["source"])
+    table["notices"] = table["notices"].fillna("")
+    return table.rename(columns=HISTORY_COLUMNS).reset_index(drop=True)
+
+
+def undoable_import(imports: pd.DataFrame) -> pd.Series | None:
+    """The newest completed import: the only one that can be undone (imports stack)."""
+    completed = imports[imports["status"] == "completed"]
+    if completed.empty:
+        return None
+    return completed.loc[completed["id"].idxmax()]
+
+
+def undo_question(row: pd.Series) -> str:
+    """The confirmation text for undoing `row` (markdown-escaped file names)."""
+    restored = int(row["clients_updated"]) + int(row["sessions_updated"])
+    question = (
+        f"Undo import #{int(row['id'])} ({escape_markdown(str(row['file_names']))}, "
+        f"{pd.Timestamp(row['started_at']):%d %b %Y %H:%M})? "
+        f"This removes the {int(row['sessions_added'])} session(s) and "
+        f"{int(row['clients_added'])} client(s) it added"
+    )
+    if restored:
+        return (
+            f"{question} and restores the previous values of the {restored} record(s) it changed."
+        )
+    return f"{question}; it changed no stored records."
+
+
+def undo_summary(import_id: int, undone: Mapping[str, int]) -> str:
+    """One line saying what an undo did."""
+    return (
+        f"Import #{import_id} was undone: {undone['sessions_removed']} session(s) and "
+        f"{undone['clients_removed']} client(s) removed, {undone['sessions_restored']} "
+        f"session(s) and {undone['clients_restored']} client(s) restored."
+    )
+
+
+# --- text -----------------------------------------------------------------------------------
+def escape_markdown(text: str) -> str:
+    """`text` with markdown syntax escaped, for file names and headers in labels and messages."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+__all__ = [
+    "DATE_ORDER_LABELS",
+    "DATE_ORDER_OPTIONS",
+    "MAPPING_OPTIONS",
+    "FilePreview",
+    "UploadCheck",
+    "change_table",
+    "check_upload",
+    "column_table",
+    "escape_markdown",
+    "history_table",
+    "mapping_for_file",
+    "mapping_key",
+    "option_label",
+    "preview_file",
+    "preview_files",
+    "remembered_choices",
+    "report_table",
+    "severity_counts",
+    "undo_question",
+    "undo_summary",
+    "undoable_import",
+]
