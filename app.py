@@ -26,44 +26,48 @@ st.caption(
     f"{ui.POPULATION_LABELS[filters.population].lower()}."
 )
 
-cards = st.columns(5)
-cards[0].metric(
+activity = st.columns(3)
+activity[0].metric(
     "Active clients",
     f"{headlines.active_clients:,}",
-    help="Clients whose current treatment series is still going: their last "
-    "session was recent for their usual rhythm.",
+    help="Clients whose current treatment series is still going: their last session was "
+    "recent for their usual rhythm.",
 )
-cards[1].metric(
-    "Sessions, last 30 days",
+activity[1].metric(
+    "Sessions in the last 30 days",
     f"{headlines.recent_sessions:,}",
     help=period_text(headlines.recent_start, headlines.recent_end),
 )
-cards[2].metric(
+activity[2].metric(
+    "Sessions with a score",
+    estimate_text(headlines.scored_share, percent=True),
+    help="Attended sessions with at least one score recorded: the more sessions are scored, "
+    "the more the outcome figures can be trusted.",
+)
+activity[2].caption(interval_text(headlines.scored_share, percent=True))
+
+results = st.columns(3)
+results[0].metric(
     "Median change in headache days",
     estimate_text(headlines.hd28_median_change, signed=True, unit=" days"),
-    help="Per 28 days, latest minus baseline, half of the clients changed more. "
-    "Negative is fewer headache days. 95 % interval and n below.",
+    help="Per 28 days, latest minus baseline; half of the clients changed more. Negative is "
+    "fewer headache days.",
 )
-cards[3].metric(
+results[1].metric(
     "Headache-day responders",
     estimate_text(headlines.hd28_responder_rate, percent=True),
-    help="Share of clients with at least 50 % fewer headache days per 28 days "
-    "than at baseline (the IHS responder rule).",
+    help="Share of clients with at least 50 % fewer headache days per 28 days than at "
+    "baseline (the IHS responder rule).",
 )
-cards[4].metric(
+results[2].metric(
     "Pain responders",
     estimate_text(headlines.pain_responder_rate, percent=True),
-    help="Share of clients whose usual pain fell by at least 30 % and 2 points "
-    "(moderately important change, IMMPACT).",
+    help="Share of clients whose usual pain fell by at least 30 % and 2 points (moderately "
+    "important change, IMMPACT).",
 )
-cards[2].caption(interval_text(headlines.hd28_median_change, signed=True))
-cards[3].caption(interval_text(headlines.hd28_responder_rate, percent=True))
-cards[4].caption(interval_text(headlines.pain_responder_rate, percent=True))
-st.caption(
-    f"{estimate_text(headlines.scored_share, percent=True)} of attended sessions "
-    f"have at least one score (n = {headlines.scored_share.n:,} sessions): the more "
-    "sessions are scored, the more these figures can be trusted."
-)
+results[0].caption(interval_text(headlines.hd28_median_change, signed=True))
+results[1].caption(interval_text(headlines.hd28_responder_rate, percent=True))
+results[2].caption(interval_text(headlines.pain_responder_rate, percent=True))
 
 trend = overview.monthly_trend(sessions)
 left, right = st.columns(2)

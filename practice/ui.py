@@ -16,19 +16,19 @@ from sqlalchemy import Engine, text
 
 from practice import analysis, queries
 from practice.bootstrap import open_database
-from practice.config import PROJECT_ROOT
 from practice.exports import chart_png, table_csv
 from practice.filters import Filters, filter_outcomes, filter_sessions
 from practice.vocabulary import HEADACHE_TYPES, technique_label
 
 APP_TITLE = "Headway"
 PAGE_ICON = "🧠"  # an emoji, not a :material/: icon, so that no web font is fetched offline
+# Links carry no icons: an emoji needs a colour-emoji font the practice's machine may lack.
 PAGES = (
-    ("app.py", "Overview", "🏠"),
-    ("pages/1_Client_Progress.py", "Client progress", "👤"),
-    ("pages/2_Techniques.py", "Techniques", "💆"),
-    ("pages/3_Therapists.py", "Therapists", "🧑‍⚕️"),
-    ("pages/4_Import_Data.py", "Import data", "📥"),
+    ("app.py", "Overview"),
+    ("pages/1_Client_Progress.py", "Client progress"),
+    ("pages/2_Techniques.py", "Techniques"),
+    ("pages/3_Therapists.py", "Therapists"),
+    ("pages/4_Import_Data.py", "Import data"),
 )
 POPULATION_LABELS = {
     "all": "Everyone with a follow-up score",
@@ -54,9 +54,8 @@ def page_setup(title: str) -> None:
     """Set the page config, draw the navigation and the sample notice; call first on a page."""
     st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=PAGE_ICON, layout="wide")
     with st.sidebar:
-        for path, label, icon in PAGES:
-            if (PROJECT_ROOT / path).exists():  # while pages are being added
-                st.page_link(path, label=label, icon=icon)
+        for path, label in PAGES:
+            st.page_link(path, label=label)
         if load_counts(data_version()).sample_only:
             st.info(
                 "You are looking at the **synthetic sample practice**: invented clients, "

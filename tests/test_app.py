@@ -44,7 +44,7 @@ def test_overview_cards_match_the_analysis_of_the_sample(sample_frames) -> None:
     expected = overview.compute_headlines(outcomes, sessions)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Active clients"] == f"{expected.active_clients:,}"
-    assert metrics["Sessions, last 30 days"] == f"{expected.recent_sessions:,}"
+    assert metrics["Sessions in the last 30 days"] == f"{expected.recent_sessions:,}"
     assert metrics["Headache-day responders"] == estimate_text(
         expected.hd28_responder_rate, percent=True
     )

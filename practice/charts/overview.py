@@ -58,10 +58,16 @@ def monthly_outcomes_chart(trend: pd.DataFrame) -> alt.Chart:
                 alt.Tooltip("n:Q", title="Sessions with a score"),
             ],
         )
-        .properties(height=160)
+        .properties(height=130, width=380)  # a faceted chart cannot take the container width
     )
     faceted = chart.facet(
-        row=alt.Row("measure:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left"))
+        row=alt.Row(
+            "measure:N",
+            title=None,
+            header=alt.Header(
+                labelAngle=0, labelOrient="top", labelAnchor="start", labelFontWeight="bold"
+            ),
+        )
     )
     faceted = faceted.resolve_scale(y="independent")
     return titled(
@@ -77,7 +83,7 @@ def change_distribution_chart(bands: pd.DataFrame, *, responder_line: float = -5
     data = bands.assign(responder=bands["band_end"] <= responder_line)
     bars = (
         alt.Chart(data)
-        .mark_bar()
+        .mark_rect(stroke="white", strokeWidth=1)
         .encode(
             x=alt.X(
                 "band_start:Q",
@@ -86,6 +92,7 @@ def change_distribution_chart(bands: pd.DataFrame, *, responder_line: float = -5
             ),
             x2="band_end:Q",
             y=alt.Y("series:Q", title="Treatment series"),
+            y2=alt.datum(0),
             color=alt.Color(
                 "responder:N",
                 title=None,

@@ -1,0 +1,99 @@
+"""A real browser against a real `streamlit run`: Debian's Chromium driven by Playwright.
+
+Skips with a reason when /usr/bin/chromium is missing, unless HEADWAY_REQUIRE_BROWSER=1 (set
+by .ci/run), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+REQUIRE_BROWSER = os.environ.get("HEADWAY_REQUIRE_BROWSER") == "1"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run", "--disable-quic",
+]
+# Where screenshots go: the README's copies are refreshed with HEADWAY_UPDATE_SCREENSHOTS=1.
+SCREENSHOT_DIR = ROOT / "docs" / "screenshots"
+
+
+def _missing_browser(reason: str) -> None:
+    if REQUIRE_BROWSER:
+        pytest.fail(f"a browser is required (HEADWAY_REQUIRE_BROWSER=1) but {reason}")
+    pytest.skip(f"no browser: {reason}")
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`streamlit run app.py` on a free port, on a fresh database seeded with the sample."""
+    base = tmp_path_factory.mktemp("e2e")
+    port = free_port()
+    env = {**os.environ, "PRACTICE_DATABASE_URL": f"sqlite:///{base / 'e2e.sqlite3'}",
+           "PRACTICE_SEED_SAMPLE": "1"}
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+               "--server.headless=true", "--server.address=127.0.0.1",
+               f"--server.port={port}", "--browser.gatherUsageStats=false",
+               "--server.fileWatcherType=none"]
+    log = (base / "streamlit.log").open("w")
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_health(url, server)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
+
+
+def _wait_for_health(url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:  # noqa: S310 (loopback)
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("streamlit did not become healthy within 60 s")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's Chromium, headless, through Playwright (no downloaded browser)."""
+    if not CHROMIUM.exists():
+        _missing_browser(f"{CHROMIUM} is not installed (apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing_browser("the playwright package is not installed")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    """A fresh browser tab, large enough for the dashboard's wide layout."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    tab = context.new_page()
+    tab.set_default_timeout(60_000)
+    yield tab
+    context.close()

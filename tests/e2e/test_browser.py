@@ -1,0 +1,94 @@
+"""Every page in a real browser: it draws without an error, its charts render, and the
+filters, an upload and a deep link behave as a person would see them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ROOT, SCREENSHOT_DIR
+
+pytestmark = pytest.mark.browser
+
+# (URL path, page title, how many charts at least must draw)
+PAGES = [
+    ("/", "Overview", 3),
+    ("/Client_Progress?client=C0001", "Client progress", 2),
+    ("/Techniques", "Techniques", 3),
+    ("/Therapists", "Therapists", 1),
+    ("/Import_Data", "Import data", 0),
+]
+NEW_CLIENT_CSV = (
+    "Client ID,Name,Intake date,Diagnosis,Date,Practitioner,Treatment,Pain before,Pain after\n"
+    "E2E01,Browser Test,2026-08-01,migraine,2026-08-03,Ana Duarte,MFR,6,4\n"
+    "E2E01,Browser Test,2026-08-01,migraine,2026-08-10,Ana Duarte,MFR,5,3\n"
+)
+
+
+def wait_until_idle(page) -> None:
+    """Wait until the script run has finished and the page has drawn its title."""
+    page.wait_for_selector("h1")
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+
+
+def save_screenshot(page, name: str, tmp_path: Path) -> Path:
+    """A screenshot of the whole page; copied to docs/screenshots when asked to refresh them."""
+    height = page.evaluate(
+        "() => Math.min(6000, document.querySelector('[data-testid=\"stMain\"]').scrollHeight)"
+    )
+    page.set_viewport_size({"width": 1400, "height": max(1000, int(height))})
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path))
+    if os.environ.get("HEADWAY_UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, SCREENSHOT_DIR / path.name)
+    return path
+
+
+@pytest.mark.parametrize(("path", "title", "charts"), PAGES, ids=[p[1] for p in PAGES])
+def test_every_page_draws_with_its_charts(app_url, page, tmp_path, path, title, charts) -> None:
+    page.goto(app_url + path)
+    wait_until_idle(page)
+    assert page.locator("h1").first.inner_text().strip() == title
+    assert page.locator('[data-testid="stException"]').count() == 0
+    if charts:
+        page.wait_for_function(
+            f"() => document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] canvas, "
+            f"[data-testid=\"stVegaLiteChart\"] svg').length >= {charts}")
+    shot = save_screenshot(page, title.lower().replace(" ", "-"), tmp_path)
+    assert shot.stat().st_size > 10_000
+
+
+def test_a_filter_chosen_on_one_page_holds_on_the_next(app_url, page) -> None:
+    page.goto(app_url + "/")
+    wait_until_idle(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text("All headache types").click()
+    page.get_by_role("option", name="Tension-type headache").click()
+    page.keyboard.press("Escape")
+    wait_until_idle(page)
+    assert "headache type: tension_type" in page.get_by_test_id("stCaptionContainer").first.inner_text()
+    sidebar.get_by_role("link", name="Techniques").click()
+    wait_until_idle(page)
+    assert page.get_by_test_id("stSidebar").get_by_text("Tension-type headache").count() >= 1
+
+
+def test_an_uploaded_client_appears_in_client_progress(app_url, page, tmp_path) -> None:
+    export = tmp_path / "new-client.csv"
+    export.write_text(NEW_CLIENT_CSV)
+    page.goto(app_url + "/Import_Data")
+    wait_until_idle(page)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(export))
+    import_button = page.get_by_role("button", name="Import", exact=False).filter(
+        has_text="Import")
+    import_button.last.wait_for()
+    wait_until_idle(page)
+    page.get_by_test_id("stButton").filter(has_text="Import").last.click()
+    page.get_by_text("sessions 2 added").first.wait_for()
+    page.goto(app_url + "/Client_Progress?client=E2E01")
+    wait_until_idle(page)
+    assert page.get_by_text("Browser Test").count() >= 1
+    assert page.locator('[data-testid="stException"]').count() == 0
