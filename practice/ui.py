@@ -65,28 +65,32 @@ def page_setup(title: str) -> None:
 
 
 def data_version() -> tuple[int, int]:
-    """Changes whenever an import or an undo changes the data, so cached frames refresh."""
+    """Changes whenever an import or an undo changes the data, so cached frames refresh.
+
+    The loaders below take it as an argument only so that it is part of their cache key
+    (an argument named with a leading underscore would be left out of the key).
+    """
     with get_engine().connect() as conn:
         row = conn.execute(text("SELECT COALESCE(MAX(id), 0), COUNT(undone_at) FROM imports")).one()
     return int(row[0]), int(row[1])
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def load_counts(_version: tuple[int, int]) -> queries.PracticeCounts:
+def load_counts(version: tuple[int, int]) -> queries.PracticeCounts:
     """Headline counts of what is stored."""
     with get_engine().connect() as conn:
         return queries.fetch_counts(conn)
 
 
 @st.cache_data(show_spinner="Loading sessions…", max_entries=2)
-def _load_frames(_version: tuple[int, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _load_frames(version: tuple[int, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
     with get_engine().connect() as conn:
         return queries.fetch_clients(conn), queries.fetch_sessions(conn)
 
 
 @st.cache_data(show_spinner="Computing outcomes…", max_entries=2)
-def _load_outcomes(_version: tuple[int, int]) -> pd.DataFrame:
-    clients, sessions = _load_frames(_version)
+def _load_outcomes(version: tuple[int, int]) -> pd.DataFrame:
+    clients, sessions = _load_frames(version)
     return analysis.compute_client_outcomes(clients, sessions)
 
 

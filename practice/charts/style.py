@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
 
 import altair as alt
+
+ChartT = TypeVar("ChartT", bound=alt.TopLevelMixin)
 
 from practice.vocabulary import TECHNIQUES
 
@@ -52,7 +55,7 @@ def therapist_colors(names: Iterable[str]) -> alt.Scale:
     return alt.Scale(domain=domain, range=[PALETTE[i % len(PALETTE)] for i in range(len(domain))])
 
 
-def titled(chart: alt.Chart, title: str, subtitle: str | None = None) -> alt.Chart:
+def titled(chart: ChartT, title: str, subtitle: str | None = None) -> ChartT:
     """Give a chart its title and a one-line plain-language subtitle."""
     if subtitle:
         return chart.properties(title=alt.TitleParams(title, subtitle=subtitle, anchor="start"))

@@ -1,0 +1,254 @@
+"""Client progress: one client's intake, change over a treatment series, charts and sessions.
+
+Deep link: /Client_Progress?client=C0042 (optionally &series=2). Picking another client updates
+the link, so the address bar can be shared.
+"""
+
+import streamlit as st
+
+from practice import progress, ui
+from practice.charts import client as charts
+
+CLIENT_KEY, SERIES_KEY = "client", "series"
+# The client this page last put in the address bar: a link naming someone else was opened.
+LAST_CLIENT = "client_progress.last_client"
+
+
+def forget_series() -> None:
+    """A newly picked client starts on their latest series."""
+    st.session_state.pop(SERIES_KEY, None)
+    if "series" in st.query_params:
+        del st.query_params["series"]
+
+
+ui.page_setup("Client progress")
+filters = ui.sidebar_filters(population=False)
+clients, sessions, outcomes = ui.load_clients(), ui.load_sessions(), ui.load_outcomes()
+
+# --- which client ------------------------------------------------------------------------------
+requested = st.query_params.get("client")
+linked = progress.find_client(clients, requested)
+if linked is not None and linked != st.session_state.get(LAST_CLIENT):
+    st.session_state[CLIENT_KEY] = linked
+    st.session_state.pop(SERIES_KEY, None)
+elif requested is None and st.session_state.get(LAST_CLIENT) and CLIENT_KEY not in st.session_state:
+    st.session_state[CLIENT_KEY] = st.session_state[LAST_CLIENT]  # back from another page
+if requested and linked is None and st.session_state.get(CLIENT_KEY) is None:
+    st.warning(
+        f"⚠️ The link asks for client **{progress.escape_markdown(requested)}**, but no client "
+        "has that id. Check the id, or find the client by name below."
+    )
+
+choices = progress.client_choices(
+    clients, sessions, therapists=filters.therapists, headache_types=filters.headache_types
+)
+labels = dict(zip(choices["client_id"], choices["label"], strict=True))
+current = st.session_state.get(CLIENT_KEY)
+if current is not None and current not in labels:  # linked or picked before the filter changed
+    name = clients.loc[clients["client_id"] == current, "client_name"]
+    labels[current] = progress.client_label(current, name.iloc[0] if len(name) else None)
+chosen = st.selectbox(
+    "Client",
+    list(labels),
+    index=None,
+    format_func=labels.get,
+    key=CLIENT_KEY,
+    placeholder="Type a name or an id…",
+    on_change=forget_series,
+    help="Type part of a name or an id to search.",
+)
+narrowed = bool(filters.therapists or filters.headache_types)
+st.caption(
+    (
+        f"The list holds the {len(choices)} of {len(clients)} clients that match the sidebar's "
+        "therapist and headache-type filters. "
+        if narrowed
+        else f"All {len(clients)} clients. The sidebar's therapist and headache-type filters "
+        "narrow this list. "
+    )
+    + "A client's own history below is always shown in full (all dates, therapists and "
+    "techniques)."
+)
+if chosen is None:
+    st.info("👤 Choose a client to see their intake, progress and sessions.")
+    st.stop()
+st.session_state[LAST_CLIENT] = chosen
+if st.query_params.get("client") != chosen:
+    st.query_params["client"] = chosen
+
+client = clients.set_index("client_id").loc[chosen]
+st.header(progress.escape_markdown(labels[chosen]))
+
+# --- which series ------------------------------------------------------------------------------
+series = progress.series_choices(outcomes, chosen)
+if series.empty:
+    st.info("No sessions are recorded for this client yet: only the intake below.")
+    number = None
+else:
+    numbers = series["series_number"].tolist()
+    if st.session_state.get(SERIES_KEY) not in numbers:
+        from_link = progress.find_series(st.query_params.get("series"), numbers)
+        st.session_state[SERIES_KEY] = from_link if from_link is not None else numbers[0]
+    if len(numbers) > 1:
+        number = st.selectbox(
+            "Treatment series",
+            numbers,
+            format_func=dict(zip(numbers, series["label"], strict=True)).get,
+            key=SERIES_KEY,
+            help=progress.SERIES_HELP,
+        )
+        st.query_params["series"] = str(number)
+    else:
+        number = numbers[0]
+        st.caption(series["label"].iloc[0])
+        if "series" in st.query_params:
+            del st.query_params["series"]
+
+outcome = None
+if number is not None:
+    outcome = outcomes.loc[
+        (outcomes["client_id"] == chosen) & (outcomes["series_number"] == number)
+    ].iloc[0]
+    cards = st.columns(4)
+    for card, key in zip(cards, ("hd28", "pain"), strict=False):
+        card.metric(**progress.headline_metric(outcome, key))
+    facts = dict(progress.series_facts(outcome))
+    cards[2].metric(
+        "Sessions attended", int(outcome["sessions_attended"]), help=facts["Sessions attended"]
+    )
+    cards[3].metric(
+        "Series status", str(outcome["series_status"]).capitalize(), help=facts["Status"]
+    )
+
+# --- intake ------------------------------------------------------------------------------------
+st.subheader("Intake")
+left, right = st.columns([2, 3])
+left.markdown(
+    "  \n".join(
+        f"**{label}:** {progress.escape_markdown(text)}"
+        for label, text in progress.intake_facts(client)
+    )
+)
+baselines = progress.baseline_table(client)
+right.dataframe(
+    baselines,
+    hide_index=True,
+    placeholder="–",
+    column_config={
+        "measure": "Measure",
+        "value": st.column_config.NumberColumn("At intake", format="%.1f"),
+        "how_to_read": st.column_config.TextColumn("How to read it", width="large"),
+    },
+)
+with right:
+    if baselines["value"].isna().all():
+        st.caption("No baseline was recorded at intake: each series starts from its first report.")
+    ui.download_table(baselines, f"{chosen}_intake.csv", key="csv-intake")
+if outcome is not None:
+    flags = progress.risk_flags(outcome)
+    for flag in flags:
+        st.warning(f"⚠️ {flag}")
+    unchecked = progress.unchecked_flags(outcome)
+    if unchecked:
+        st.caption(f"Cannot check {' or '.join(unchecked)}.")
+    elif not flags:
+        st.success(f"✅ {progress.NO_FLAGS_TEXT}")
+
+if outcome is None:
+    st.stop()
+
+# --- change over the series --------------------------------------------------------------------
+st.subheader(f"Change over series {number}")
+st.markdown("  \n".join(f"**{label}:** {text}" for label, text in progress.series_facts(outcome)))
+summary = progress.change_summary(outcome)
+st.dataframe(
+    summary,
+    hide_index=True,
+    placeholder="–",
+    column_config={
+        "measure": "Measure",
+        "baseline": st.column_config.NumberColumn("Baseline", format="%.1f"),
+        "baseline_from": "Baseline from",
+        "latest": st.column_config.NumberColumn("Latest", format="%.1f"),
+        "change": st.column_config.NumberColumn("Change", format="%+.1f"),
+        "pct_change": st.column_config.NumberColumn("Change (%)", format="%+.0f"),
+        "result": "Result",
+        "meaning": st.column_config.TextColumn("What it means", width="large"),
+    },
+)
+ui.download_table(summary, f"{chosen}_series{number}_change.csv", key="csv-change")
+ui.explain(
+    "How to read the change",
+    """
+* **Baseline** is the value at intake for a first series, else the first score of the series.
+  **Latest** is the most recent later score; headache and medication days average the reports
+  of the last 28 days. A series without a later score says *no follow-up score yet*.
+* **Meaningful**: big enough to matter to a client (50 % fewer headache days; pain down 30 %
+  and 2 points; HIT-6 down 6 points; one MIDAS grade).
+* **Reliable**: bigger than the usual ups and downs of the measure (reliable change index,
+  Jacobson & Truax), so unlikely to be noise alone.
+* Change during treatment is not proof that the treatment caused it: headaches come and go,
+  and clients often start at a bad time and improve anyway. See docs/metrics.md.
+""",
+)
+
+# --- charts ------------------------------------------------------------------------------------
+st.subheader("Over the sessions")
+frame = progress.series_sessions(sessions, chosen, number)
+stem = f"{chosen}_series{number}"
+if outcome["sessions_attended"] == 0:
+    st.info("No session of this series was attended yet: only missed or cancelled bookings.")
+else:
+    pain = progress.pain_points(frame)
+    if pain.empty:
+        st.info("No pain scores recorded in this series.")
+    else:
+        ui.show_chart(
+            charts.pain_chart(pain, baseline=outcome["pain_baseline"]),
+            f"{stem}_pain.png",
+            key="png-pain",
+        )
+    days = progress.headache_day_points(frame)
+    if days.empty:
+        st.info("No headache days recorded in this series.")
+    else:
+        ui.show_chart(
+            charts.headache_days_chart(days, baseline=outcome["hd28_baseline"]),
+            f"{stem}_headache_days.png",
+            key="png-headache-days",
+        )
+    wellbeing = progress.wellbeing_points(frame, outcome)
+    if wellbeing.empty:
+        st.caption("No stress, sleep or medication scores recorded in this series.")
+    else:
+        ui.show_chart(
+            charts.wellbeing_chart(wellbeing), f"{stem}_wellbeing.png", key="png-wellbeing"
+        )
+    used = progress.technique_points(frame)
+    if used.empty:
+        st.info("No techniques recorded at the attended sessions of this series.")
+    else:
+        ui.show_chart(
+            charts.techniques_chart(used, technique_keys=progress.technique_keys(sessions)),
+            f"{stem}_techniques.png",
+            key="png-techniques",
+        )
+
+# --- sessions ----------------------------------------------------------------------------------
+st.subheader("Sessions")
+table = progress.session_table(frame)
+st.caption(
+    "Every booked session of the series, oldest first. Session numbers count attended sessions; "
+    "relief is pain before minus pain after."
+)
+st.dataframe(
+    table,
+    hide_index=True,
+    placeholder="",
+    column_config={
+        "Date": st.column_config.DateColumn("Date", format="D MMM YYYY"),
+        "Relief": st.column_config.NumberColumn("Relief", format="%+.1f"),
+        "Notes": st.column_config.TextColumn("Notes", width="large"),
+    },
+)
+ui.download_table(table, f"{stem}_sessions.csv", key="csv-sessions")

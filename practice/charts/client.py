@@ -1,0 +1,216 @@
+"""Charts of one client's treatment series, for the Client progress page.
+
+Each builder takes the small frame a `practice.progress` function returns (one row per session
+or per session and measure), so the browser gets a few dozen rows at most.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import altair as alt
+import pandas as pd
+
+from practice import config
+from practice.charts.style import GOOD, MUTED, NEUTRAL, technique_colors
+from practice.progress import WELLBEING_MEASURES, pain_target
+
+PAIN_COLORS = alt.Scale(domain=["Before session", "After session"], range=[NEUTRAL, "#f28e2b"])
+BASELINE_COLOR = "#616161"
+# Vega's own multi-scale date labels ("Aug", "15", "2026"); the tooltip gives the full date.
+DATE_AXIS = alt.Axis(labelAngle=0)
+# Streamlit fits a stretched chart's *total* height (title, legend and axes included) into
+# `height` unless the spec says otherwise; fitting only the width keeps the plot readable.
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+# The drawing width of exported PNGs and of the faceted chart (Streamlit stretches the others).
+WIDTH = 720
+
+
+def _title(title: str, subtitle: str | list[str]) -> alt.TitleParams:
+    """The same title layout as `style.titled`, for layered and faceted charts."""
+    return alt.TitleParams(text=title, subtitle=subtitle, anchor="start")
+
+
+def _level_rule(value: float, label: str, color: str, *, dashed: bool = False) -> alt.LayerChart:
+    """A labelled horizontal line at `value` across the whole chart."""
+    frame = pd.DataFrame({"level": [value], "label": [label]})
+    rule = (
+        alt.Chart(frame)
+        .mark_rule(color=color, strokeWidth=2, strokeDash=[6, 4] if dashed else [1, 0])
+        .encode(y="level:Q", tooltip=[alt.Tooltip("label:N", title="Line")])
+    )
+    text = (
+        alt.Chart(frame)
+        .mark_text(align="right", baseline="bottom", dx=-4, dy=-3, color=color, fontWeight="bold")
+        .encode(y="level:Q", x=alt.value("width"), text="label:N")
+    )
+    return alt.LayerChart(layer=[rule, text])
+
+
+def pain_chart(points: pd.DataFrame, *, baseline: float | None = None) -> alt.LayerChart:
+    """Pain before and after each session, with the baseline and the meaningful-change band."""
+    lines = (
+        alt.Chart(points)
+        .mark_line(point=alt.OverlayMarkDef(size=60))
+        .encode(
+            x=alt.X("session_date:T", title="Session date", axis=DATE_AXIS),
+            y=alt.Y("pain:Q", title="Pain (0 none - 10 worst)", scale=alt.Scale(domain=[0, 10])),
+            color=alt.Color(
+                "when:N", scale=PAIN_COLORS, title=None, legend=alt.Legend(orient="top")
+            ),
+            tooltip=[
+                alt.Tooltip("session_date:T", title="Date", format="%d %b %Y"),
+                alt.Tooltip("session_number:Q", title="Session", format=".0f"),
+                alt.Tooltip("when:N", title="When"),
+                alt.Tooltip("pain:Q", title="Pain", format=".1f"),
+            ],
+        )
+    )
+    layers: list[alt.Chart | alt.LayerChart] = []
+    target = pain_target(baseline)
+    if target is not None:
+        band = pd.DataFrame(
+            {
+                "low": [0.0],
+                "high": [target],
+                "label": [f"Meaningful improvement: pain {target:g} or lower"],
+            }
+        )
+        layers.append(
+            alt.Chart(band)
+            .mark_rect(color=GOOD, opacity=0.15)
+            .encode(y="low:Q", y2="high:Q", tooltip=[alt.Tooltip("label:N", title="Band")])
+        )
+    if baseline is not None and pd.notna(baseline):
+        layers.append(_level_rule(float(baseline), f"Baseline {baseline:g}", BASELINE_COLOR))
+    subtitle = [
+        "Pain before each session (blue) shows lasting change; after (orange) shows the "
+        "relief straight after treatment.",
+        f"Grey line: baseline. Green band: a meaningful improvement (at least "
+        f"{100 * config.PAIN_MODERATE_FRACTION:.0f} % and {config.PAIN_MODERATE_POINTS:g} points "
+        "below baseline).",
+    ]
+    return alt.LayerChart(layer=[*layers, lines]).properties(
+        title=_title("Pain before and after each session", subtitle),
+        height=280,
+        width=WIDTH,
+        autosize=FIT_WIDTH,
+    )
+
+
+def headache_days_chart(points: pd.DataFrame, *, baseline: float | None = None) -> alt.LayerChart:
+    """Headache days per 28 days over the series, with the baseline and the 50 % line."""
+    line = (
+        alt.Chart(points)
+        .mark_line(color=NEUTRAL, point=alt.OverlayMarkDef(size=60, color=NEUTRAL))
+        .encode(
+            x=alt.X("session_date:T", title="Session date", axis=DATE_AXIS),
+            y=alt.Y("days_per_28:Q", title="Headache days per 28 days", scale=alt.Scale(zero=True)),
+            tooltip=[
+                alt.Tooltip("session_date:T", title="Date", format="%d %b %Y"),
+                alt.Tooltip("session_number:Q", title="Session", format=".0f"),
+                alt.Tooltip("days_per_28:Q", title="Headache days per 28", format=".1f"),
+                alt.Tooltip("source:N", title="From"),
+            ],
+        )
+    )
+    layers: list[alt.Chart | alt.LayerChart] = []
+    if baseline is not None and pd.notna(baseline):
+        half = float(baseline) * (1 - config.HD28_RESPONDER_FRACTION)
+        percent = 100 * config.HD28_RESPONDER_FRACTION
+        layers.append(_level_rule(float(baseline), f"Baseline {baseline:g}", BASELINE_COLOR))
+        layers.append(
+            _level_rule(
+                half, f"{percent:.0f} % fewer: responder target ({half:g})", GOOD, dashed=True
+            )
+        )
+    subtitle = [
+        "Each point is one report: a weekly count x 4, or a 28-day count. Fewer is better. "
+        "The 'latest' figure above averages the reports of the last 28 days.",
+        f"Grey line: baseline. Dashed green line: {100 * config.HD28_RESPONDER_FRACTION:.0f} % "
+        "fewer headache days, the usual 'responder' target (IHS).",
+    ]
+    return alt.LayerChart(layer=[*layers, line]).properties(
+        title=_title("Headache days per 28 days", subtitle),
+        height=280,
+        width=WIDTH,
+        autosize=FIT_WIDTH,
+    )
+
+
+def wellbeing_chart(points: pd.DataFrame) -> alt.FacetChart:
+    """Stress, sleep quality and medication days where recorded, one panel per measure."""
+    base = alt.Chart().encode(
+        x=alt.X("session_date:T", title="Session date", axis=DATE_AXIS),
+    )
+    line = base.mark_line(color=NEUTRAL, point=alt.OverlayMarkDef(color=NEUTRAL)).encode(
+        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=True)),
+        tooltip=[
+            alt.Tooltip("session_date:T", title="Date", format="%d %b %Y"),
+            alt.Tooltip("session_number:Q", title="Session", format=".0f"),
+            alt.Tooltip("measure:N", title="Measure"),
+            alt.Tooltip("value:Q", title="Value", format=".1f"),
+        ],
+    )
+    rule = (
+        alt.Chart()
+        .mark_rule(color=MUTED, strokeWidth=2)
+        .encode(
+            y=alt.Y("mean(baseline):Q"),
+            tooltip=[alt.Tooltip("mean(baseline):Q", title="Baseline", format=".1f")],
+        )
+    )
+    return (
+        alt.layer(rule, line, data=points)
+        .properties(height=110, width=WIDTH)
+        .facet(
+            row=alt.Row(
+                "measure:N",
+                title=None,
+                sort=[label for _, _, label in WELLBEING_MEASURES],
+                header=alt.Header(labelAngle=0, labelAlign="left", labelOrient="top"),
+            )
+        )
+        .resolve_scale(y="independent")
+        .properties(
+            title=_title(
+                "Stress, sleep and medication",
+                "Only what was recorded. Each panel has its own scale; the grey line is the "
+                "baseline at the start of the series.",
+            )
+        )
+    )
+
+
+def techniques_chart(points: pd.DataFrame, *, technique_keys: Iterable[str] = ()) -> alt.Chart:
+    """Which techniques each attended session used: a dot per session and technique.
+
+    Pass every technique key of the database as `technique_keys`, so colours match other pages.
+    """
+    keys = set(technique_keys) | set(points["technique"])
+    return (
+        alt.Chart(points)
+        .mark_circle(size=140, opacity=1)
+        .encode(
+            x=alt.X("session_date:T", title="Session date", axis=DATE_AXIS),
+            y=alt.Y(
+                "technique_label:N", title=None, sort="ascending", axis=alt.Axis(labelLimit=240)
+            ),
+            color=alt.Color("technique:N", scale=technique_colors(keys), legend=None),
+            tooltip=[
+                alt.Tooltip("session_date:T", title="Date", format="%d %b %Y"),
+                alt.Tooltip("session_number:Q", title="Session", format=".0f"),
+                alt.Tooltip("technique_label:N", title="Technique"),
+            ],
+        )
+        .properties(
+            title=_title(
+                "Techniques used at each session",
+                "One dot per technique at each attended session; several dots in a column mean "
+                "the session combined techniques.",
+            ),
+            height=alt.Step(28),
+            width=WIDTH,
+            autosize=FIT_WIDTH,
+        )
+    )
