@@ -172,3 +172,18 @@ class PriorValue(Base):
     table_name: Mapped[str] = mapped_column(String(40))
     row_id: Mapped[int] = mapped_column(Integer)
     prior: Mapped[dict[str, object]] = mapped_column(JSON)
+
+
+class SavedColumnMapping(Base):
+    """A column mapping chosen on the upload page, remembered for files with the same headers.
+
+    `source_signature` identifies a source by its normalised header set (see
+    practice.importing.memory); `mapping` is file header -> canonical column ("" = ignore).
+    """
+
+    __tablename__ = "column_mappings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_signature: Mapped[str] = mapped_column(String(64), unique=True)
+    mapping: Mapped[dict[str, str]] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
