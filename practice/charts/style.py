@@ -7,9 +7,9 @@ from typing import TypeVar
 
 import altair as alt
 
-ChartT = TypeVar("ChartT", bound=alt.TopLevelMixin)
-
 from practice.vocabulary import TECHNIQUES
+
+ChartT = TypeVar("ChartT", bound=alt.TopLevelMixin)
 
 # Tableau 10 then 10 more distinct hues: readable on Streamlit's light and dark themes.
 PALETTE = (

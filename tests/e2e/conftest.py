@@ -22,9 +22,14 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRE_BROWSER = os.environ.get("HEADWAY_REQUIRE_BROWSER") == "1"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 # Where screenshots go: the README's copies are refreshed with HEADWAY_UPDATE_SCREENSHOTS=1.
 SCREENSHOT_DIR = ROOT / "docs" / "screenshots"
@@ -41,12 +46,23 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`streamlit run app.py` on a free port, on a fresh database seeded with the sample."""
     base = tmp_path_factory.mktemp("e2e")
     port = free_port()
-    env = {**os.environ, "PRACTICE_DATABASE_URL": f"sqlite:///{base / 'e2e.sqlite3'}",
-           "PRACTICE_SEED_SAMPLE": "1"}
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-               "--server.headless=true", "--server.address=127.0.0.1",
-               f"--server.port={port}", "--browser.gatherUsageStats=false",
-               "--server.fileWatcherType=none"]
+    env = {
+        **os.environ,
+        "PRACTICE_DATABASE_URL": f"sqlite:///{base / 'e2e.sqlite3'}",
+        "PRACTICE_SEED_SAMPLE": "1",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "app.py"),
+        "--server.headless=true",
+        "--server.address=127.0.0.1",
+        f"--server.port={port}",
+        "--browser.gatherUsageStats=false",
+        "--server.fileWatcherType=none",
+    ]
     log = (base / "streamlit.log").open("w")
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -83,8 +99,9 @@ def browser() -> Iterator[object]:
     except ImportError:
         _missing_browser("the playwright package is not installed")
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                              args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
         yield launched
         launched.close()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ROOT, SCREENSHOT_DIR
+from tests.e2e.conftest import SCREENSHOT_DIR
 
 pytestmark = pytest.mark.browser
 
@@ -56,8 +56,9 @@ def test_every_page_draws_with_its_charts(app_url, page, tmp_path, path, title, 
     assert page.locator('[data-testid="stException"]').count() == 0
     if charts:
         page.wait_for_function(
-            f"() => document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] canvas, "
-            f"[data-testid=\"stVegaLiteChart\"] svg').length >= {charts}")
+            f'() => document.querySelectorAll(\'[data-testid="stVegaLiteChart"] canvas, '
+            f'[data-testid="stVegaLiteChart"] svg\').length >= {charts}'
+        )
     shot = save_screenshot(page, title.lower().replace(" ", "-"), tmp_path)
     assert shot.stat().st_size > 10_000
 
@@ -70,7 +71,10 @@ def test_a_filter_chosen_on_one_page_holds_on_the_next(app_url, page) -> None:
     page.get_by_role("option", name="Tension-type headache").click()
     page.keyboard.press("Escape")
     wait_until_idle(page)
-    assert "headache type: tension_type" in page.get_by_test_id("stCaptionContainer").first.inner_text()
+    assert (
+        "headache type: tension_type"
+        in page.get_by_test_id("stCaptionContainer").first.inner_text()
+    )
     sidebar.get_by_role("link", name="Techniques").click()
     wait_until_idle(page)
     assert page.get_by_test_id("stSidebar").get_by_text("Tension-type headache").count() >= 1
@@ -82,8 +86,7 @@ def test_an_uploaded_client_appears_in_client_progress(app_url, page, tmp_path) 
     page.goto(app_url + "/Import_Data")
     wait_until_idle(page)
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(export))
-    import_button = page.get_by_role("button", name="Import", exact=False).filter(
-        has_text="Import")
+    import_button = page.get_by_role("button", name="Import", exact=False).filter(has_text="Import")
     import_button.last.wait_for()
     wait_until_idle(page)
     page.get_by_test_id("stButton").filter(has_text="Import").last.click()
