@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from practice import analysis, comparisons, ui
+from practice import comparisons, ui
 from practice.charts import groups as charts
 from practice.charts.style import technique_colors
 from practice.config import MIN_GROUP_N
@@ -58,7 +58,9 @@ by = grouping_box.selectbox(
     "used most; the second view counts a client under every technique used in at least half "
     "of their sessions, so groups overlap.",
 )
-table = analysis.compare_groups(outcomes, by=by, measure=measure, population=filters.population)
+table = ui.analysed(
+    "compare_groups", filters, by=by, measure=measure, population=filters.population
+)
 if table.empty:
     st.info("No client in this selection has a score to compare. Widen the filters.")
     st.stop()
@@ -76,8 +78,13 @@ if by == "primary_technique":
         help="The adjusted differences below are each technique minus this one.",
     )
     if reference != default:
-        table = analysis.compare_groups(
-            outcomes, by=by, measure=measure, population=filters.population, reference=reference
+        table = ui.analysed(
+            "compare_groups",
+            filters,
+            by=by,
+            measure=measure,
+            population=filters.population,
+            reference=reference,
         )
         table = comparisons.with_labels(table, by)
 else:
@@ -133,9 +140,7 @@ st.caption(
     "the session (0-10 scale; a higher number means more relief). This is how a client feels "
     "on leaving, not lasting change."
 )
-relief = analysis.immediate_relief(
-    ui.filtered_sessions(filters), by="technique", clients=ui.load_clients()
-)
+relief = ui.session_relief(filters, by="technique")
 if relief.empty:
     st.info("No session in this selection has pain scored both before and after.")
 else:
@@ -158,8 +163,13 @@ st.caption(
     "not responded for as long as they came (Kaplan-Meier). Hover for the number of clients "
     "still followed: lines resting on few clients are uncertain."
 )
-curves = analysis.time_to_response(
-    outcomes, by=by, measure=response_measure, scale="sessions", population=filters.population
+curves = ui.analysed(
+    "time_to_response",
+    filters,
+    by=by,
+    measure=response_measure,
+    scale="sessions",
+    population=filters.population,
 )
 if curves.empty:
     st.info("No client in this selection has a follow-up score to time a response.")

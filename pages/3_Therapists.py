@@ -62,11 +62,12 @@ statistic = statistic_box.radio(
     key="statistic",
 )
 assert statistic is not None
-groups = analysis.compare_groups(
-    outcomes, by="therapist", measure=measure, population=filters.population
+groups = ui.analysed(
+    "compare_groups", filters, by="therapist", measure=measure, population=filters.population
 )
-residuals = analysis.funnel_data(
-    outcomes,
+residuals = ui.analysed(
+    "funnel_data",
+    filters,
     measure=measure,
     statistic="adjusted_residual",
     by="therapist",
@@ -74,8 +75,9 @@ residuals = analysis.funnel_data(
 )
 points = residuals
 if statistic == "responder_rate":
-    points = analysis.funnel_data(
-        outcomes,
+    points = ui.analysed(
+        "funnel_data",
+        filters,
         measure=measure,
         statistic="responder_rate",
         by="therapist",
@@ -142,7 +144,7 @@ st.caption(
     "Current clients not 30 % better after several sessions, without scores, or reliably "
     "worse. A prompt to review the plan with the client, not a verdict."
 )
-current_alerts = analysis.off_track_alerts(outcomes)
+current_alerts = ui.analysed("off_track_alerts", filters)
 alerts = comparisons.caseload_alerts(current_alerts, therapist)
 if alerts.empty:
     st.success("No current client of this therapist is flagged.")

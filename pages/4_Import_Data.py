@@ -67,6 +67,7 @@ def _confirm_undo(import_id: int) -> None:
         st.session_state["undo_message"] = ("error", f"Nothing was undone: {refused}.")
         return
     ui.clear_caches()
+    ui.audit("undo", f"import #{import_id}: {undone}")
     st.session_state.pop("import_done", None)
     st.session_state["undo_message"] = ("success", preview.undo_summary(import_id, undone))
 
@@ -215,6 +216,10 @@ elif files:
                         if any(chosen.values()) or remembered[p.signature]:
                             memory.remember_mapping(conn, p.signature, chosen)
                 ui.clear_caches()
+                ui.audit(
+                    "import",
+                    f"import #{result.import_id} ({', '.join(result.files)}): {result.summary()}",
+                )
                 bar.progress(1.0, text="Done.")
                 st.session_state["import_done"] = {"digest": digest, "summary": result.summary()}
                 st.rerun()

@@ -7,6 +7,7 @@ The only module of the package that imports streamlit. Pages call `page_setup()`
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 
 import altair as alt
@@ -14,22 +15,30 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine, text
 
-from practice import analysis, queries
+from practice import access, analysis, auth, config, queries
 from practice.bootstrap import open_database
 from practice.exports import chart_png, table_csv
 from practice.filters import Filters, filter_outcomes, filter_sessions
 from practice.vocabulary import HEADACHE_TYPES, technique_label
 
 APP_TITLE = "Headway"
+# The longest pause after a failed sign-in (seconds); the pause doubles with each failure.
+SIGN_IN_MAX_DELAY_S = 4.0
 PAGE_ICON = "🧠"  # an emoji, not a :material/: icon, so that no web font is fetched offline
-# Links carry no icons: an emoji needs a colour-emoji font the practice's machine may lack.
+# Each page and the roles that may open it. Links carry no icons: an emoji needs a colour-emoji
+# font the practice's machine may lack.
 PAGES = (
-    ("app.py", "Overview"),
-    ("pages/1_Client_Progress.py", "Client progress"),
-    ("pages/2_Techniques.py", "Techniques"),
-    ("pages/3_Therapists.py", "Therapists"),
-    ("pages/4_Import_Data.py", "Import data"),
+    ("app.py", "Overview", frozenset({"owner", "therapist"})),
+    ("pages/1_Client_Progress.py", "Client progress", frozenset({"owner", "therapist"})),
+    ("pages/2_Techniques.py", "Techniques", frozenset({"owner", "therapist"})),
+    ("pages/3_Therapists.py", "Therapists", frozenset({"owner"})),
+    ("pages/4_Import_Data.py", "Import data", frozenset({"owner", "front_desk"})),
+    ("pages/5_Users_and_Audit.py", "Users and audit log", frozenset({"owner"})),
 )
+ROLE_LABELS = {"owner": "Owner", "therapist": "Therapist", "front_desk": "Front desk"}
+# Pages that hold no clinical detail stay open in demo mode after real data was imported, so
+# that a trial upload can still be undone.
+_OPEN_WITHOUT_OWNER = frozenset({"Import data"})
 POPULATION_LABELS = {
     "all": "Everyone with a follow-up score",
     "completers": "Completers only",
@@ -51,17 +60,141 @@ def get_engine() -> Engine:
 
 
 def page_setup(title: str) -> None:
-    """Set the page config, draw the navigation and the sample notice; call first on a page."""
+    """Set the page config, check who is signed in and may see this page, draw the sidebar.
+
+    Call first on every page: with a pages/ folder each page runs on its own (a deep link
+    skips app.py), so this page-level check is the only gate that holds.
+    """
     st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=PAGE_ICON, layout="wide")
+    user = _signed_in_user()
+    allowed = _page_roles(title)
+    if user is None:
+        _demo_mode_or_sign_in(title)
+    elif user.role not in allowed:
+        _draw_navigation(user)
+        st.title(title)
+        st.error(
+            f"Your role ({ROLE_LABELS[user.role]}) cannot open **{title}**. "
+            "Use the links in the sidebar."
+        )
+        audit("page_refused", title)
+        st.stop()
+    else:
+        _draw_navigation(user)
+    st.title(title)
+
+
+def current_user() -> auth.SignedInUser | None:
+    """The signed-in user, or None in demo mode."""
+    return st.session_state.get("user")
+
+
+def _page_roles(title: str) -> frozenset[str]:
+    return next(roles for _, label, roles in PAGES if label == title)
+
+
+def _signed_in_user() -> auth.SignedInUser | None:
+    """The session's user, re-read from the database; signed out after IDLE_MINUTES idle."""
+    user = st.session_state.get("user")
+    if user is None:
+        return None
+    now = dt.datetime.now(dt.UTC)
+    last_seen = st.session_state.get("last_seen", now)
+    with get_engine().begin() as conn:
+        fresh = auth.load_user(conn, user.username)
+        idle = now - last_seen > dt.timedelta(minutes=config.IDLE_MINUTES)
+        if fresh is None or idle:
+            auth.record_event(conn, "signed_out", user.username, "idle" if idle else "disabled")
+    if fresh is None or idle:
+        _forget_user()
+        st.session_state["sign_in_notice"] = (
+            "You were signed out after a period without activity."
+            if idle
+            else "Your account is no longer active."
+        )
+        return None
+    st.session_state["user"] = fresh
+    st.session_state["last_seen"] = now
+    return fresh
+
+
+def _demo_mode_or_sign_in(title: str) -> None:
+    with get_engine().connect() as conn:
+        has_users = auth.any_users(conn)
+    if has_users:
+        _sign_in_form()
+        st.stop()
+    _draw_navigation(None)
+    if load_counts(data_version()).sample_only:
+        st.sidebar.warning(
+            "**Demo mode**: no user exists yet, so anyone can open every page. "
+            "Create the first owner to require sign-in: "
+            "`python -m practice users add NAME --role owner`."
+        )
+    elif title not in _OPEN_WITHOUT_OWNER:
+        st.title(title)
+        st.error(
+            "Data beyond the sample practice is stored, and no user exists yet. Create the "
+            "first owner, then sign in: `python -m practice users add NAME --role owner`."
+        )
+        st.stop()
+
+
+def _sign_in_form() -> None:
+    st.title(f"Sign in to {APP_TITLE}")
+    notice = st.session_state.pop("sign_in_notice", None)
+    if notice:
+        st.info(notice)
+    with st.form("sign_in"):
+        username = st.text_input("User name", key="sign_in_user")
+        password = st.text_input("Password", type="password", key="sign_in_password")
+        submitted = st.form_submit_button("Sign in")
+    if not submitted:
+        return
+    with get_engine().begin() as conn:
+        result = auth.sign_in(conn, username, password)
+    if result.user is None:
+        failures = st.session_state.get("failed_sign_ins", 0) + 1
+        st.session_state["failed_sign_ins"] = failures
+        # Each failure in a session waits longer (OWASP: throttle repeated attempts).
+        time.sleep(min(0.5 * 2 ** (failures - 1), SIGN_IN_MAX_DELAY_S))
+        st.error(result.message)
+        return
+    st.session_state["user"] = result.user
+    st.session_state["last_seen"] = dt.datetime.now(dt.UTC)
+    st.session_state.pop("failed_sign_ins", None)
+    st.rerun()
+
+
+def _forget_user() -> None:
+    for key in ("user", "last_seen"):
+        st.session_state.pop(key, None)
+
+
+def _draw_navigation(user: auth.SignedInUser | None) -> None:
     with st.sidebar:
-        for path, label in PAGES:
-            st.page_link(path, label=label)
+        for path, label, roles in PAGES:
+            if user is None or user.role in roles:
+                st.page_link(path, label=label)
+        if user is not None:
+            who = user.username + (f" ({user.therapist_name})" if user.therapist_name else "")
+            st.caption(f"Signed in as **{who}**, {ROLE_LABELS[user.role].lower()}.")
+            if st.button("Sign out", key="sign_out"):
+                audit("signed_out", "by the user")
+                _forget_user()
+                st.rerun()
         if load_counts(data_version()).sample_only:
             st.info(
                 "You are looking at the **synthetic sample practice**: invented clients, "
                 "not real people. Import your own exports to replace it."
             )
-    st.title(title)
+
+
+def audit(event: str, detail: str | None = None) -> None:
+    """Record what the signed-in user (or the demo visitor) did in the audit log."""
+    user = current_user()
+    with get_engine().begin() as conn:
+        auth.record_event(conn, event, user.username if user else None, detail)
 
 
 def data_version() -> tuple[int, int]:
@@ -88,30 +221,75 @@ def _load_frames(version: tuple[int, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
         return queries.fetch_clients(conn), queries.fetch_sessions(conn)
 
 
-@st.cache_data(show_spinner="Computing outcomes…", max_entries=2)
-def _load_outcomes(version: tuple[int, int]) -> pd.DataFrame:
+@st.cache_data(show_spinner=False, max_entries=8)
+def _scoped_frames(
+    version: tuple[int, int], user: auth.SignedInUser | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     clients, sessions = _load_frames(version)
-    return analysis.compute_client_outcomes(clients, sessions)
+    return access.scope_frames(clients, sessions, user)
+
+
+@st.cache_data(show_spinner="Computing outcomes…", max_entries=8)
+def _load_outcomes(version: tuple[int, int], user: auth.SignedInUser | None) -> pd.DataFrame:
+    return analysis.compute_client_outcomes(*_scoped_frames(version, user))
 
 
 def load_clients() -> pd.DataFrame:
-    """Every client with their intake."""
-    return _load_frames(data_version())[0]
+    """The clients the signed-in user may see, with their intake."""
+    return _scoped_frames(data_version(), current_user())[0]
 
 
 def load_sessions() -> pd.DataFrame:
-    """Every stored session (client code, therapist, scores, techniques)."""
-    return _load_frames(data_version())[1]
+    """The sessions the signed-in user may see (client code, therapist, scores, techniques)."""
+    return _scoped_frames(data_version(), current_user())[1]
 
 
 def load_outcomes() -> pd.DataFrame:
-    """Per-client outcomes of every treatment series (see docs/metrics.md)."""
-    return _load_outcomes(data_version())
+    """Per-client outcomes of every series the user may see (see docs/metrics.md)."""
+    return _load_outcomes(data_version(), current_user())
 
 
 def filtered_outcomes(filters: Filters) -> pd.DataFrame:
     """Outcomes of the series the sidebar selects."""
     return filter_outcomes(load_outcomes(), filters)
+
+
+def analysed(function: str, filters: Filters, **options: object) -> pd.DataFrame:
+    """`practice.analysis.<function>(outcomes, **options)` on the selected outcomes, cached.
+
+    The cache key is the data version, the user, the filters and the options, so a rerun
+    that changes none of them costs nothing, however large the practice.
+    """
+    return _analysed(
+        data_version(), current_user(), filters, function, tuple(sorted(options.items()))
+    )
+
+
+@st.cache_data(show_spinner="Comparing groups…", max_entries=64)
+def _analysed(
+    version: tuple[int, int],
+    user: auth.SignedInUser | None,
+    filters: Filters,
+    function: str,
+    options: tuple[tuple[str, object], ...],
+) -> pd.DataFrame:
+    outcomes = filter_outcomes(_load_outcomes(version, user), filters)
+    return getattr(analysis, function)(outcomes, **dict(options))
+
+
+def session_relief(filters: Filters, *, by: str) -> pd.DataFrame:
+    """Immediate relief (pain before minus after) of the selected sessions, cached."""
+    return _session_relief(data_version(), current_user(), filters, by)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _session_relief(
+    version: tuple[int, int], user: auth.SignedInUser | None, filters: Filters, by: str
+) -> pd.DataFrame:
+    clients, sessions = _scoped_frames(version, user)
+    return analysis.immediate_relief(
+        filter_sessions(sessions, clients, filters), by=by, clients=clients
+    )
 
 
 def filtered_sessions(filters: Filters) -> pd.DataFrame:
@@ -221,10 +399,21 @@ def _period_bounds(period: object) -> tuple[dt.date | None, dt.date | None]:
 def download_table(
     frame: pd.DataFrame, file_name: str, *, label: str = "Download CSV", key: str | None = None
 ) -> None:
-    """A CSV download of `frame`, with spreadsheet formulas neutralised."""
+    """A CSV download of `frame`, with spreadsheet formulas neutralised; logged when taken."""
+    # The file is built on another thread when clicked, where the session cannot be read:
+    # capture who is asking now.
+    engine, user = get_engine(), current_user()
+
+    def build() -> bytes:
+        with engine.begin() as conn:  # the log holds what was exported, never the data
+            auth.record_event(
+                conn, "export", user.username if user else None, f"{file_name}: {len(frame)} rows"
+            )
+        return table_csv(frame)
+
     st.download_button(
         label,
-        data=lambda: table_csv(frame),
+        data=build,
         file_name=file_name,
         mime="text/csv",
         key=key or f"csv-{file_name}",

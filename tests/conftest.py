@@ -7,8 +7,13 @@ cluster is started from the installed server binaries. Without either the tests 
 
 from __future__ import annotations
 
-import contextlib
 import os
+
+# Cheap password hashing for tests only (read by practice.config at import, so set it first).
+os.environ.setdefault("PRACTICE_ARGON2_TIME_COST", "1")
+os.environ.setdefault("PRACTICE_ARGON2_MEMORY_KIB", "8")
+
+import contextlib
 import shutil
 import socket
 import subprocess

@@ -6,6 +6,7 @@ by .ci/run), which turns the skip into a failure.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from practice import auth
+from practice.bootstrap import open_database
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +34,12 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+# (name, role, password, therapist) of the users of the signed-in app.
+USERS = (
+    ("anna", "owner", "owner-password", None),
+    ("sarah", "therapist", "therapist-password", "Sarah Okafor"),
+    ("fred", "front_desk", "front-desk-password", None),
+)
 # Where screenshots go: the README's copies are refreshed with HEADWAY_UPDATE_SCREENSHOTS=1.
 SCREENSHOT_DIR = ROOT / "docs" / "screenshots"
 
@@ -41,16 +50,20 @@ def _missing_browser(reason: str) -> None:
     pytest.skip(f"no browser: {reason}")
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`streamlit run app.py` on a free port, on a fresh database seeded with the sample."""
-    base = tmp_path_factory.mktemp("e2e")
+@contextlib.contextmanager
+def running_app(
+    base: Path, *, users: dict[str, tuple[str, str, str | None]] | None = None
+) -> Iterator[str]:
+    """`streamlit run app.py` on a free port over a fresh database seeded with the sample;
+    `users` (name -> role, password, therapist) are created before it starts."""
+    url_db = f"sqlite:///{base / 'e2e.sqlite3'}"
+    engine = open_database(url_db, seed=True)
+    with engine.begin() as conn:
+        for name, (role, password, therapist) in (users or {}).items():
+            auth.add_user(conn, name, role, password, therapist_name=therapist)
+    engine.dispose()
     port = free_port()
-    env = {
-        **os.environ,
-        "PRACTICE_DATABASE_URL": f"sqlite:///{base / 'e2e.sqlite3'}",
-        "PRACTICE_SEED_SAMPLE": "1",
-    }
+    env = {**os.environ, "PRACTICE_DATABASE_URL": url_db, "PRACTICE_SEED_SAMPLE": "1"}
     command = [
         sys.executable,
         "-m",
@@ -73,6 +86,21 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.terminate()
         server.wait(timeout=20)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app in demo mode (no users) on the sample practice."""
+    with running_app(tmp_path_factory.mktemp("e2e-demo")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def signed_in_app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app with an owner, a therapist and a front-desk user (sign-in required)."""
+    users = {name: (role, password, therapist) for name, role, password, therapist in USERS}
+    with running_app(tmp_path_factory.mktemp("e2e-users"), users=users) as url:
+        yield url
 
 
 def _wait_for_health(url: str, server: subprocess.Popen[bytes]) -> None:

@@ -67,7 +67,7 @@ def test_a_filter_chosen_on_one_page_holds_on_the_next(app_url, page) -> None:
     page.goto(app_url + "/")
     wait_until_idle(page)
     sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_text("All headache types").click()
+    sidebar.get_by_test_id("stMultiSelect").filter(has_text="Headache type").click()
     page.get_by_role("option", name="Tension-type headache").click()
     page.keyboard.press("Escape")
     wait_until_idle(page)
@@ -80,18 +80,56 @@ def test_a_filter_chosen_on_one_page_holds_on_the_next(app_url, page) -> None:
     assert page.get_by_test_id("stSidebar").get_by_text("Tension-type headache").count() >= 1
 
 
-def test_an_uploaded_client_appears_in_client_progress(app_url, page, tmp_path) -> None:
+def sign_in(page, username: str, password: str) -> None:
+    """Sign in through the form of the page that is open, as a person would."""
+    page.get_by_role("textbox", name="User name").fill(username)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Signed in as", exact=False).first.wait_for()
+    wait_until_idle(page)
+
+
+def go(page, link: str) -> None:
+    """Follow a sidebar link (the session, and so the sign-in, carries over)."""
+    page.get_by_test_id("stSidebar").get_by_role("link", name=link).click()
+    wait_until_idle(page)
+
+
+def test_an_uploaded_client_appears_in_client_progress(signed_in_app_url, page, tmp_path) -> None:
     export = tmp_path / "new-client.csv"
     export.write_text(NEW_CLIENT_CSV)
-    page.goto(app_url + "/Import_Data")
-    wait_until_idle(page)
+    page.goto(signed_in_app_url + "/Import_Data")
+    sign_in(page, "anna", "owner-password")
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(export))
-    import_button = page.get_by_role("button", name="Import", exact=False).filter(has_text="Import")
-    import_button.last.wait_for()
+    import_button = page.get_by_test_id("stButton").filter(has_text="Import").last
+    import_button.wait_for()
     wait_until_idle(page)
-    page.get_by_test_id("stButton").filter(has_text="Import").last.click()
+    import_button.click()
     page.get_by_text("sessions 2 added").first.wait_for()
-    page.goto(app_url + "/Client_Progress?client=E2E01")
+    go(page, "Client progress")
+    page.get_by_test_id("stSelectbox").filter(has_text="Client").first.click()
+    page.keyboard.type("E2E01")
+    page.get_by_role("option", name="E2E01", exact=False).click()
     wait_until_idle(page)
     assert page.get_by_text("Browser Test").count() >= 1
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_a_deep_link_asks_to_sign_in_then_opens_the_client(signed_in_app_url, page) -> None:
+    page.goto(signed_in_app_url + "/Client_Progress?client=C0001")
+    page.get_by_role("button", name="Sign in").wait_for()
+    wait_until_idle(page)
+    assert page.locator('[data-testid="stDataFrame"]').count() == 0
+    assert page.locator('[data-testid="stVegaLiteChart"]').count() == 0
+    sign_in(page, "anna", "owner-password")
+    assert "client=C0001" in page.url
+    assert page.locator("h1").first.inner_text().strip() == "Client progress"
+
+
+def test_a_therapist_sees_their_pages_and_is_refused_the_others(signed_in_app_url, page) -> None:
+    page.goto(signed_in_app_url + "/Therapists")
+    sign_in(page, "sarah", "therapist-password")
+    links = page.get_by_test_id("stSidebar").get_by_role("link").all_inner_texts()
+    assert [t.strip() for t in links] == ["Overview", "Client progress", "Techniques"]
+    assert page.get_by_text("cannot open Therapists").count() >= 1
+    assert page.locator('[data-testid="stVegaLiteChart"]').count() == 0

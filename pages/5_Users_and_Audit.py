@@ -1,0 +1,56 @@
+"""Users and audit log: who may sign in, and who did what (owners only)."""
+
+import streamlit as st
+
+from practice import auth, ui
+
+ui.page_setup("Users and audit log")
+st.caption(
+    "Users are managed from the command line on the practice's computer, so that no "
+    "password ever passes through a web form other than sign-in."
+)
+with ui.get_engine().connect() as conn:
+    users = auth.list_users(conn)
+    events = auth.fetch_audit_log(conn)
+
+st.subheader("Users")
+if users.empty:
+    st.info(
+        "No user exists yet: the app runs in demo mode. Create the first owner with "
+        "`python -m practice users add NAME --role owner`."
+    )
+else:
+    st.dataframe(
+        users,
+        hide_index=True,
+        column_config={
+            "username": "User",
+            "role": "Role",
+            "therapist_name": "Therapist in the exports",
+            "disabled": "Disabled",
+            "locked_until": st.column_config.DatetimeColumn("Locked until"),
+            "created_at": st.column_config.DatetimeColumn("Created"),
+        },
+    )
+st.markdown(
+    "`python -m practice users add NAME --role owner|therapist|front_desk "
+    "[--therapist NAME]` · `users passwd NAME` · `users disable NAME` · `users list`"
+)
+
+st.subheader("Audit log")
+st.caption(
+    "The newest 1,000 events: sign-ins and failed sign-ins, imports and undos, exports "
+    "of client data, refused pages and user changes. It never holds a password or the "
+    "content of an export."
+)
+st.dataframe(
+    events,
+    hide_index=True,
+    column_config={
+        "at": st.column_config.DatetimeColumn("When (UTC)"),
+        "username": "User",
+        "event": "Event",
+        "detail": st.column_config.TextColumn("Detail", width="large"),
+    },
+)
+ui.download_table(events, "audit-log.csv")
