@@ -1,8 +1,10 @@
 """Overview: how the practice's clients are doing, and who needs a look."""
 
+from functools import partial
+
 import streamlit as st
 
-from practice import analysis, overview, ui
+from practice import overview, reports, ui
 from practice.charts import overview as charts
 from practice.formatting import estimate_text, interval_text, period_text
 
@@ -25,6 +27,29 @@ st.caption(
     f"{counts.last_session:%d %b %Y}. Showing {filters.describe()}; "
     f"{ui.POPULATION_LABELS[filters.population].lower()}."
 )
+
+user = ui.current_user()
+if user is None or user.role == "owner":  # the report holds the therapist funnel: owners only
+    first = filters.start or counts.first_session.date()
+    last = filters.end or counts.last_session.date()
+    st.download_button(
+        "Download practice report (PDF)",
+        data=partial(
+            reports.practice_report_pdf,
+            ui.load_clients(),
+            ui.load_sessions(),
+            start=first,
+            end=last,
+            outcomes=ui.load_outcomes(),
+        ),
+        file_name=f"practice-report_{first}_{last}.pdf",
+        mime="application/pdf",
+        key="pdf-practice-report",
+        help=f"A few A4 pages on the treatment series under way from {first:%d %b %Y} to "
+        f"{last:%d %b %Y} (the sidebar's period; its other filters do not apply): who was "
+        "treated, responder rates with 95 % intervals, change by technique and headache type, "
+        "the therapist funnel plot (Therapist A, B, ... without names), methods and limitations.",
+    )
 
 activity = st.columns(3)
 activity[0].metric(
@@ -83,7 +108,7 @@ ui.show_chart(
 )
 
 st.subheader("Clients needing attention")
-alerts = analysis.off_track_alerts(outcomes)
+alerts = ui.analysed("off_track_alerts", filters)
 st.caption(
     "Clients in a current series who have not improved by 30 % after several sessions, "
     "or whose scores got reliably worse. Open a client's progress before their next "

@@ -4,9 +4,11 @@ Deep link: /Client_Progress?client=C0042 (optionally &series=2). Picking another
 the link, so the address bar can be shared.
 """
 
+from functools import partial
+
 import streamlit as st
 
-from practice import progress, ui
+from practice import progress, reports, ui
 from practice.charts import client as charts
 
 CLIENT_KEY, SERIES_KEY = "client", "series"
@@ -119,6 +121,19 @@ if number is not None:
     cards[3].metric(
         "Series status", str(outcome["series_status"]).capitalize(), help=facts["Status"]
     )
+
+st.download_button(
+    "Download PDF report",
+    data=partial(
+        reports.client_report_pdf, clients, sessions, chosen, series=number, outcomes=outcomes
+    ),
+    file_name=f"{chosen}_series{number}_report.pdf" if number else f"{chosen}_report.pdf",
+    mime="application/pdf",
+    key="pdf-report",
+    help="One A4 page for the client or their GP or neurologist: headache days and pain at "
+    "the start and now, what changed and whether it is meaningful and reliable, medication "
+    "days, techniques used and the two trajectory charts of this series.",
+)
 
 # --- intake ------------------------------------------------------------------------------------
 st.subheader("Intake")

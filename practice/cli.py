@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from practice.analysis.summary import SUMMARY_BY
 from practice.bootstrap import open_database
 from practice.importing import ImportRejected, UndoRefused, describe_problems, import_files
 from practice.queries import fetch_clients, fetch_imports, fetch_sessions
+from practice.users_cli import add_users_command
 
 # How many problems the terminal shows before pointing at the full report.
 SHOWN_PROBLEMS = 50
@@ -35,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_imports(commands)
     _add_undo(commands)
     _add_summary(commands)
+    add_users_command(commands)
+    _add_report(commands)
     return parser
 
 
@@ -147,6 +151,40 @@ def _add_summary(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
     _db_option(parser)
     parser.set_defaults(handler=run_summary)
+
+
+def _add_report(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "report",
+        help="write a PDF report: one client's summary or the practice's outcomes",
+        description="A one-page PDF for a client (or their GP or neurologist), or a practice "
+        "outcomes report for a period. The practice's name comes from PRACTICE_NAME.",
+    )
+    kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
+    client = kinds.add_parser(
+        "client",
+        help="one A4 page: intake, change over a treatment series, charts",
+        description="One A4 page summarising a client's treatment series (default: the latest).",
+    )
+    client.add_argument("client_id", metavar="ID", help="the client's id, e.g. C0042")
+    client.add_argument("--series", type=int, metavar="N", help="treatment series number")
+    client.add_argument("--out", type=Path, required=True, metavar="FILE.pdf")
+    _db_option(client)
+    client.set_defaults(handler=run_report)
+    practice = kinds.add_parser(
+        "practice",
+        help="outcomes of the series under way in a period, therapists anonymised",
+        description="Who was treated, responder rates with 95 %% intervals, change by technique "
+        "and headache type, the therapist funnel plot, methods and limitations.",
+    )
+    practice.add_argument("--from", dest="start", required=True, metavar="DATE")
+    practice.add_argument("--to", dest="end", required=True, metavar="DATE")
+    practice.add_argument("--out", type=Path, required=True, metavar="FILE.pdf")
+    practice.add_argument(
+        "--names", action="store_true", help="show therapists' names (default: Therapist A, B, ...)"
+    )
+    _db_option(practice)
+    practice.set_defaults(handler=run_report)
 
 
 def run_init_db(args: argparse.Namespace) -> int:
@@ -269,6 +307,46 @@ def run_summary(args: argparse.Namespace) -> int:
     else:
         print(format_summary(summary))
     return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Write a client or practice PDF report."""
+    from practice.reports import client_report_pdf, practice_report_pdf
+
+    if not args.out.parent.is_dir():
+        print(f"error: --out: no such folder {args.out.parent}", file=sys.stderr)
+        return 1
+    if args.kind == "practice":
+        try:
+            start, end = _parse_date(args.start, "--from"), _parse_date(args.end, "--to")
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    engine = open_database(args.db, seed=args.db is None and config.seed_sample_on_first_run())
+    with engine.connect() as conn:
+        clients, sessions = fetch_clients(conn), fetch_sessions(conn)
+    try:
+        if args.kind == "client":
+            pdf = client_report_pdf(clients, sessions, args.client_id, series=args.series)
+            what = f"the report of client {args.client_id}"
+        else:
+            pdf = practice_report_pdf(
+                clients, sessions, start=start, end=end, show_names=args.names
+            )
+            what = f"the practice report for {start} to {end}"
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    args.out.write_bytes(pdf)
+    print(f"wrote {what} to {args.out} ({len(pdf):,} bytes)")
+    return 0
+
+
+def _parse_date(text: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{option} needs a date like 2026-01-31, got {text!r}") from None
 
 
 def format_summary(summary: dict[str, Any]) -> str:

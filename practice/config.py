@@ -114,3 +114,21 @@ def seed_sample_on_first_run() -> bool:
     if raw in ("0", "false", "no"):
         return False
     return "PRACTICE_DATABASE_URL" not in os.environ
+
+
+# --- Sign-in ----------------------------------------------------------------------------------
+ROLES = ("owner", "therapist", "front_desk")
+# After this many failed sign-ins in a row an account is locked for LOCKOUT_MINUTES (OWASP
+# Authentication Cheat Sheet: lock out or throttle after repeated failures).
+MAX_FAILED_SIGN_INS = int(_env_number("MAX_FAILED_SIGN_INS", 5))
+LOCKOUT_MINUTES = _env_number("LOCKOUT_MINUTES", 15)
+# A signed-in session idle for longer than this is signed out.
+IDLE_MINUTES = _env_number("IDLE_MINUTES", 30)
+# argon2id cost (RFC 9106 "second recommended option": t=3, 64 MiB). Tests lower them through
+# the environment to stay fast; never lower them for a real practice.
+ARGON2_TIME_COST = int(_env_number("ARGON2_TIME_COST", 3))
+ARGON2_MEMORY_KIB = int(_env_number("ARGON2_MEMORY_KIB", 65536))
+
+# --- Reports --------------------------------------------------------------------------------
+# The practice's name, printed on every PDF report (`PRACTICE_NAME`).
+PRACTICE_NAME = os.environ.get("PRACTICE_NAME", "").strip() or "Headway practice"
