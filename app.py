@@ -32,7 +32,7 @@ user = ui.current_user()
 if user is None or user.role == "owner":  # the report holds the therapist funnel: owners only
     first = filters.start or counts.first_session.date()
     last = filters.end or counts.last_session.date()
-    st.download_button(
+    ui.download_report(
         "Download practice report (PDF)",
         data=partial(
             reports.practice_report_pdf,
@@ -43,7 +43,6 @@ if user is None or user.role == "owner":  # the report holds the therapist funne
             outcomes=ui.load_outcomes(),
         ),
         file_name=f"practice-report_{first}_{last}.pdf",
-        mime="application/pdf",
         key="pdf-practice-report",
         help=f"A few A4 pages on the treatment series under way from {first:%d %b %Y} to "
         f"{last:%d %b %Y} (the sidebar's period; its other filters do not apply): who was "

@@ -122,13 +122,12 @@ if number is not None:
         "Series status", str(outcome["series_status"]).capitalize(), help=facts["Status"]
     )
 
-st.download_button(
+ui.download_report(
     "Download PDF report",
     data=partial(
         reports.client_report_pdf, clients, sessions, chosen, series=number, outcomes=outcomes
     ),
     file_name=f"{chosen}_series{number}_report.pdf" if number else f"{chosen}_report.pdf",
-    mime="application/pdf",
     key="pdf-report",
     help="One A4 page for the client or their GP or neurologist: headache days and pain at "
     "the start and now, what changed and whether it is meaningful and reliable, medication "

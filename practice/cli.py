@@ -11,17 +11,24 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import Engine
 
-from practice import config, db
-from practice.analysis import POPULATIONS, build_summary, summary_table
-from practice.analysis.summary import SUMMARY_BY
+from practice import auth, config, db
+from practice.backup import add_backup_command
 from practice.bootstrap import open_database
+from practice.exports import table_csv
 from practice.importing import ImportRejected, UndoRefused, describe_problems, import_files
 from practice.queries import fetch_clients, fetch_imports, fetch_sessions
 from practice.users_cli import add_users_command
 
 # How many problems the terminal shows before pointing at the full report.
 SHOWN_PROBLEMS = 50
+# The summary's choices, spelled out here so that starting the command line does not load the
+# statistics libraries (a test checks they match practice.analysis).
+SUMMARY_BY = ("technique", "therapist", "headache_type")
+POPULATIONS = ("all", "completers", "dropouts_as_nonresponders")
+# How the audit log names actions taken from the command line.
+CLI_USER = "command line"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_undo(commands)
     _add_summary(commands)
     add_users_command(commands)
+    add_backup_command(commands)
     _add_report(commands)
     return parser
 
@@ -214,6 +222,9 @@ def run_import(args: argparse.Namespace) -> int:
             source="cli",
             dry_run=args.dry_run,
         )
+    except db.DatabaseBusy as busy:
+        print(f"import not started: {busy}", file=sys.stderr)
+        return 1
     except ImportRejected as rejected:
         _write_report(args.report, rejected.report)
         errors = rejected.report[rejected.report["severity"] == "error"]
@@ -228,6 +239,8 @@ def run_import(args: argparse.Namespace) -> int:
             )
         return 1
     _write_report(args.report, result.problems)
+    if not args.dry_run:
+        _audit(engine, "import", f"import #{result.import_id}: {result.summary()}")
     warnings = result.problems[result.problems["severity"] != "error"]
     for line in describe_problems(warnings, limit=SHOWN_PROBLEMS):
         print(f"  {line}")
@@ -245,9 +258,9 @@ def _parse_mapping(pairs: Sequence[str]) -> dict[str, str]:
     return mapping
 
 
-def _write_report(path: Path | None, report: object) -> None:
-    if path is not None:
-        report.to_csv(path, index=False)  # type: ignore[attr-defined]
+def _write_report(path: Path | None, report: pd.DataFrame) -> None:
+    if path is not None:  # offending values may look like formulas: defuse them (OWASP)
+        path.write_bytes(table_csv(report))
 
 
 def run_sample(args: argparse.Namespace) -> int:
@@ -278,9 +291,10 @@ def run_undo(args: argparse.Namespace) -> int:
     engine = open_database(args.db, seed=False)
     try:
         done = undo_import(engine, args.import_id)
-    except UndoRefused as refused:
+    except (UndoRefused, db.DatabaseBusy) as refused:
         print(f"error: {refused}", file=sys.stderr)
         return 1
+    _audit(engine, "undo", f"import #{args.import_id}: {done}")
     print(
         f"undid import #{args.import_id}: "
         + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in done.items())
@@ -288,8 +302,15 @@ def run_undo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(engine: Engine, event: str, detail: str) -> None:
+    with engine.begin() as conn:
+        auth.record_event(conn, event, CLI_USER, detail)
+
+
 def run_summary(args: argparse.Namespace) -> int:
     """Print the outcome summary as a table, CSV or the JSON contract."""
+    from practice.analysis import build_summary, summary_table  # loads the statistics stack
+
     engine = open_database(args.db, seed=args.db is None and config.seed_sample_on_first_run())
     with engine.connect() as conn:
         clients, sessions = fetch_clients(conn), fetch_sessions(conn)

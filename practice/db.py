@@ -6,17 +6,19 @@ the few dialect differences live here and nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
+from sqlalchemy.exc import OperationalError
 
 from practice import config
 from practice.models import Import
@@ -26,6 +28,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 LOCK_TIMEOUT_S = 120
 # PostgreSQL advisory-lock key that serialises imports (any constant; "HEAD" in ASCII).
 IMPORT_LOCK_KEY = 0x48454144
+# Rows converted to Python values at a time by bulk_insert (bounds the memory of a big import).
+BULK_CHUNK_ROWS = 50_000
 
 
 def create_engine_for(url: str | None = None) -> Engine:
@@ -70,7 +74,12 @@ def _alembic_config(conn: Connection) -> Config:
 
 def upgrade_schema(engine: Engine) -> None:
     """Create the schema, or upgrade an existing database in place, to the newest revision."""
-    with engine.begin() as conn:
+    with engine.connect() as conn:
+        if current_revision(conn) == head_revision():
+            return
+    # Several processes may start on a new or older database at once: migrate under the same
+    # lock imports take, and look again once it is held.
+    with import_transaction(engine) as conn:
         if current_revision(conn) != head_revision():
             command.upgrade(_alembic_config(conn), "head")
 
@@ -98,10 +107,24 @@ def import_transaction(engine: Engine) -> Iterator[Connection]:
     another import), so two imports never interleave while readers carry on (WAL).
     PostgreSQL: a transaction-scoped advisory lock does the same.
     """
-    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK_KEY})
-        yield conn
+    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
+        try:
+            transaction = conn.begin()
+        except OperationalError as exc:
+            if "locked" in str(exc).lower():
+                raise DatabaseBusy(
+                    f"another import is still writing after {LOCK_TIMEOUT_S} s of waiting; "
+                    "nothing was written: try again in a few minutes"
+                ) from exc
+            raise
+        with transaction:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK_KEY})
+            yield conn
+
+
+class DatabaseBusy(Exception):
+    """Another import held the write lock for longer than LOCK_TIMEOUT_S; nothing was written."""
 
 
 def next_ids(conn: Connection, table: str, count: int) -> range:
@@ -114,17 +137,23 @@ def bulk_insert(conn: Connection, table: str, frame: pd.DataFrame) -> None:
     """Insert every row of `frame` (columns named as in `table`) in one bulk operation.
 
     PostgreSQL gets COPY (about 10x executemany); SQLite an executemany in the open transaction.
+    Rows are converted to Python values BULK_CHUNK_ROWS at a time, so that a million rows
+    never exist as Python objects all at once.
     """
     if frame.empty:
         return
     columns = list(frame.columns)
-    rows = _python_rows(frame)
+    chunks = (
+        _python_rows(frame.iloc[start : start + BULK_CHUNK_ROWS])
+        for start in range(0, len(frame), BULK_CHUNK_ROWS)
+    )
     if conn.dialect.name == "postgresql":
-        _copy_rows(conn, table, columns, rows)
+        _copy_rows(conn, table, columns, chunks)
         return
     placeholders = ", ".join("?" for _ in columns)
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
-    conn.exec_driver_sql(sql, rows)
+    for rows in chunks:
+        conn.exec_driver_sql(sql, rows)
 
 
 def bulk_update(conn: Connection, table: str, frame: pd.DataFrame) -> None:
@@ -148,20 +177,30 @@ def delete_ids(conn: Connection, table: str, ids: Sequence[int], column: str = "
 
 def _python_rows(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
     """Rows as tuples of plain Python values, NaN/NA as None (drivers reject numpy scalars)."""
-    plain = frame.astype(object).where(frame.notna(), None)
-    return list(plain.itertuples(index=False, name=None))
+    columns = [_python_values(frame.iloc[:, i]) for i in range(frame.shape[1])]
+    return list(zip(*columns, strict=True))
+
+
+def _python_values(column: pd.Series) -> np.ndarray:
+    """A column as an object array of Python values with None where it is NaN, NA or NaT."""
+    values = column.to_numpy(dtype=object, copy=True)
+    missing = column.isna().to_numpy()
+    if missing.any():
+        values[missing] = None
+    return values
 
 
 def _copy_rows(
-    conn: Connection, table: str, columns: list[str], rows: list[tuple[Any, ...]]
+    conn: Connection, table: str, columns: list[str], chunks: Iterable[list[tuple[Any, ...]]]
 ) -> None:
     driver = conn.connection.driver_connection
     assert driver is not None
     with driver.cursor() as cursor:
         statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
         with cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
+            for rows in chunks:
+                for row in rows:
+                    copy.write_row(row)
 
 
 def reset_sequences(conn: Connection, tables: Sequence[str]) -> None:
@@ -185,6 +224,7 @@ def describe_url(url: str) -> str:
 
 
 __all__ = [
+    "DatabaseBusy",
     "bulk_insert",
     "bulk_update",
     "create_engine_for",

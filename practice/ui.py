@@ -420,6 +420,22 @@ def download_table(
     )
 
 
+def download_report(
+    label: str, data: Callable[[], bytes], file_name: str, *, key: str, help: str | None = None
+) -> None:
+    """A PDF download built only when clicked, logged in the audit log when taken."""
+    engine, user = get_engine(), current_user()  # the click runs on a thread without session
+
+    def build_and_log() -> bytes:
+        with engine.begin() as conn:
+            auth.record_event(conn, "export", user.username if user else None, file_name)
+        return data()
+
+    st.download_button(
+        label, data=build_and_log, file_name=file_name, mime="application/pdf", key=key, help=help
+    )
+
+
 def show_chart(chart: alt.TopLevelMixin, file_name: str, *, key: str | None = None) -> None:
     """Draw an Altair chart with a PNG download under it."""
     st.altair_chart(chart, width="stretch")  # type: ignore[call-overload]

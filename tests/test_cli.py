@@ -123,3 +123,38 @@ def test_sample_writes_a_practice(tmp_path, capsys) -> None:
     assert main(["sample", "--clients", "20", "--seed", "3", "--out", str(out)]) == 0
     assert out.read_text().startswith("client_id,")
     assert "20 synthetic clients" in capsys.readouterr().out
+
+
+def test_the_problem_report_csv_defuses_formula_like_values(tmp_path, db_url) -> None:
+    bad = write(
+        tmp_path,
+        "bad.csv",
+        csv_bytes(
+            "client_id,client_name,intake_date,session_date,therapist,techniques,pain_pre",
+            "C1,Ann,2025-01-01,2025-01-02,Jo,TPT,=1+1",
+        ),
+    )
+    report = tmp_path / "report.csv"
+    assert main(["import", str(bad), "--db", db_url, "--report", str(report)]) == 1
+    assert report.read_text(encoding="utf-8-sig").splitlines()[1].endswith(",'=1+1")
+
+
+def test_summary_choices_match_the_analysis() -> None:
+    from practice import cli
+    from practice.analysis import POPULATIONS
+    from practice.analysis.summary import SUMMARY_BY
+
+    assert (tuple(SUMMARY_BY), tuple(POPULATIONS)) == (cli.SUMMARY_BY, cli.POPULATIONS)
+
+
+def test_imports_and_undos_from_the_command_line_are_audited(tmp_path, db_url) -> None:
+    from practice import auth
+
+    main(["import", str(write(tmp_path, "good.csv", GOOD)), "--db", db_url])
+    main(["undo", "1", "--db", db_url])
+    with db.create_engine_for(db_url).connect() as conn:
+        log = auth.fetch_audit_log(conn)
+    assert log[["username", "event"]].values.tolist() == [
+        ["command line", "undo"],
+        ["command line", "import"],
+    ]
