@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection, text
 
+from practice.columns import COLUMNS
 from practice.importing.writing import read_table
 
 CLIENT_FRAME_SQL = """
@@ -34,28 +35,10 @@ LEFT JOIN treatment_series ts ON ts.id = s.series_id
 ORDER BY c.client_code, s.session_date, t.name
 """
 
-NUMERIC_CLIENT_COLUMNS = (
-    "birth_year",
-    "headache_years",
-    "baseline_pain",
-    "baseline_headache_days_28d",
-    "baseline_medication_days_28d",
-    "baseline_hit6",
-    "baseline_midas",
-    "baseline_stress",
-    "baseline_sleep_quality",
-)
-NUMERIC_SESSION_COLUMNS = (
-    "duration_min",
-    "pain_pre",
-    "pain_post",
-    "headache_days_7d",
-    "headache_days_28d",
-    "medication_days_7d",
-    "hit6",
-    "midas",
-    "stress",
-    "sleep_quality",
+# Number columns come back as floats (NaN when missing) on either database.
+NUMERIC_CLIENT_COLUMNS = tuple(c.name for c in COLUMNS if c.part == "intake" and c.kind == "number")
+NUMERIC_SESSION_COLUMNS = tuple(
+    c.name for c in COLUMNS if c.part == "session" and c.kind == "number"
 )
 
 

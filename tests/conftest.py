@@ -115,7 +115,8 @@ def postgres_url() -> Iterator[str]:
         _missing_postgres(f"the throwaway cluster did not start: {exc.stderr!r}")
 
 
-def _reset_postgres(url: str) -> Engine:
+def reset_postgres(url: str) -> Engine:
+    """An engine on `url` whose public schema was dropped and created empty."""
     engine = db.create_engine_for(url)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -129,10 +130,24 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     if request.param == "sqlite":
         created = db.create_engine_for(f"sqlite:///{tmp_path / 'practice.sqlite3'}")
     else:
-        created = _reset_postgres(request.getfixturevalue("postgres_url"))
+        created = reset_postgres(request.getfixturevalue("postgres_url"))
     db.upgrade_schema(created)
     yield created
     created.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of an empty, migrated database (for other processes): SQLite, then PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'practice.sqlite3'}"
+        created = db.create_engine_for(url)
+    else:
+        url = request.getfixturevalue("postgres_url")
+        created = reset_postgres(url)
+    db.upgrade_schema(created)
+    created.dispose()
+    yield url
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +22,7 @@ from practice import db
 from practice.importing import import_paths
 from practice.sample import generate_practice
 from practice.series import assign_series
+from tests.conftest import reset_postgres
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROCESS_TIMEOUT_S = 240  # the bounded wait for all processes; they need ~15 s on two cores
@@ -93,29 +93,6 @@ def expected_counts(union: pd.DataFrame) -> dict[str, int]:
         "session_techniques": len(links),
         "treatment_series": len(series.drop_duplicates(["client_id", "number"])),
     }
-
-
-def reset_postgres(url: str) -> Engine:
-    """An engine on `url` whose public schema was dropped and created empty."""
-    engine = db.create_engine_for(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    return engine
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """URL of an empty, migrated database: once a SQLite file, once PostgreSQL."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'practice.sqlite3'}"
-        engine = db.create_engine_for(url)
-    else:
-        url = request.getfixturevalue("postgres_url")
-        engine = reset_postgres(url)
-    db.upgrade_schema(engine)
-    engine.dispose()
-    yield url
 
 
 def run_at_once(commands: list[list[str]], logs: Path) -> list[tuple[int, str]]:

@@ -16,7 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -50,29 +50,6 @@ def count_rows(engine: Engine, tables: list[str]) -> dict[str, int]:
             table: int(conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one())
             for table in tables
         }
-
-
-def reset_postgres(url: str) -> Engine:
-    """An engine on `url` whose public schema was dropped and created empty."""
-    engine = db.create_engine_for(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    return engine
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """URL of an empty, migrated database: once a SQLite file, once PostgreSQL."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'practice.sqlite3'}"
-        engine = db.create_engine_for(url)
-    else:
-        url = request.getfixturevalue("postgres_url")
-        engine = reset_postgres(url)
-    db.upgrade_schema(engine)
-    engine.dispose()
-    yield url
 
 
 @pytest.fixture(scope="module")
