@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from practice import config
-from practice.analysis._common import (
+from practice.analysis import (
     MEASURES_BY_KEY,
     NOT_RECORDED,
     RESPONDER_COLUMNS,

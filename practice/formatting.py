@@ -10,10 +10,14 @@ import pandas as pd
 class EstimateLike(Protocol):
     """Anything with a value, an n and an interval (practice.overview.Estimate)."""
 
-    value: float | None
-    n: int
-    low: float | None
-    high: float | None
+    @property
+    def value(self) -> float | None: ...
+    @property
+    def n(self) -> int: ...
+    @property
+    def low(self) -> float | None: ...
+    @property
+    def high(self) -> float | None: ...
 
 
 def number_text(

@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from practice.analysis import select_population
-from practice.analysis._common import CONFIDENCE, wilson_interval
+from practice.analysis import CONFIDENCE, select_population, wilson_interval
 from practice.columns import SCORE_COLUMNS
 
 # The recent window the "sessions lately" card counts, ending at the newest session.

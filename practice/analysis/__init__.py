@@ -8,6 +8,14 @@ Typical use (every metric is explained for therapists in docs/metrics.md):
     summary = build_summary(clients, sessions, by="technique")  # JSON-ready dict
 """
 
+from practice.analysis._common import (
+    CONFIDENCE,
+    MEASURES_BY_KEY,
+    NOT_RECORDED,
+    RESPONDER_COLUMNS,
+    label_groups,
+    wilson_interval,
+)
 from practice.analysis.alerts import ALERT_COLUMNS, off_track_alerts
 from practice.analysis.funnel import (
     CURVE_COLUMNS,
@@ -36,12 +44,16 @@ from practice.analysis.survival import TIME_COLUMNS, kaplan_meier, time_to_respo
 __all__ = [
     "ADJUSTED_COLUMNS",
     "ALERT_COLUMNS",
+    "CONFIDENCE",
     "CURVE_COLUMNS",
     "FUNNEL_COLUMNS",
     "GROUP_COLUMNS",
+    "MEASURES_BY_KEY",
+    "NOT_RECORDED",
     "OUTCOME_COLUMNS",
     "POPULATIONS",
     "RELIEF_COLUMNS",
+    "RESPONDER_COLUMNS",
     "TIME_COLUMNS",
     "adjusted_differences",
     "build_summary",
@@ -52,10 +64,12 @@ __all__ = [
     "funnel_data",
     "immediate_relief",
     "kaplan_meier",
+    "label_groups",
     "off_track_alerts",
     "select_population",
     "summarise_outcomes",
     "summary_columns",
     "summary_table",
     "time_to_response",
+    "wilson_interval",
 ]

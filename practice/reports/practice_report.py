@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -20,8 +19,8 @@ from practice import comparisons, config
 from practice.analysis import compare_groups, compute_client_outcomes, funnel_curve, funnel_data
 from practice.charts.groups import funnel_chart
 from practice.filters import Filters, filter_outcomes, filter_sessions
-from practice.formatting import EstimateLike, estimate_text, interval_text, period_text
-from practice.overview import Estimate, Headlines, compute_headlines
+from practice.formatting import estimate_text, interval_text, period_text
+from practice.overview import Headlines, compute_headlines
 from practice.reports.pdf import GREY, WARNING, WARNING_FILL, ReportDocument, clean, print_chart
 from practice.vocabulary import HEADACHE_TYPES
 
@@ -250,16 +249,10 @@ def population_rows(
         ("Series with a follow-up score", _share(int(followed.sum()), n_series)),
         (
             "Attended sessions with a score",
-            f"{estimate_text(_readable(headlines.scored_share), percent=True)} "
-            f"({interval_text(_readable(headlines.scored_share), percent=True)})",
+            f"{estimate_text((headlines.scored_share), percent=True)} "
+            f"({interval_text((headlines.scored_share), percent=True)})",
         ),
     ]
-
-
-def _readable(estimate: Estimate) -> EstimateLike:
-    """`estimate` for the formatting helpers: `overview.Estimate` is frozen while the
-    `EstimateLike` protocol declares settable members, which mypy alone tells apart."""
-    return cast(EstimateLike, estimate)
 
 
 def headline_rows(headlines: dict[str, Headlines]) -> list[list[str]]:
