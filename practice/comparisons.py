@@ -102,8 +102,9 @@ def adjusted_sign_note(measure: str, reference_label: str) -> str:
 
 def technique_keys(sessions: pd.DataFrame) -> list[str]:
     """Every technique key used in any session, sorted (for colours stable across filters)."""
-    used = sessions["techniques"].dropna().astype(str).str.split(";").explode().str.strip()
-    return sorted(set(used[used.ne("")]))
+    # A practice has a few hundred distinct technique lists, however many sessions: split those.
+    distinct = sessions["techniques"].dropna().astype(str).unique()
+    return sorted({key.strip() for cell in distinct for key in cell.split(";")} - {""})
 
 
 def group_labels(groups: pd.Series, by: str) -> pd.Series:

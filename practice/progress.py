@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from practice import config
+from practice import comparisons, config
 from practice.vocabulary import BASELINE_SOURCES, HEADACHE_TYPES, STATUSES, technique_label
 
 # "C0001 · Fatima Green": what the client picker shows, and searches as the user types.
@@ -587,5 +587,4 @@ def _is_true(value: object) -> bool:
 
 def technique_keys(sessions: pd.DataFrame) -> list[str]:
     """Every technique key used in `sessions` (for colours that match the other pages)."""
-    keys = sessions["techniques"].fillna("").astype(str).str.split(";").explode().str.strip()
-    return sorted(set(keys) - {""})
+    return comparisons.technique_keys(sessions)

@@ -26,8 +26,7 @@ from practice.analysis._common import (
     require_frame,
     require_measure,
 )
-from practice.analysis.groups import as_categories, grouped_rows, model_frame
-from practice.analysis.populations import select_population
+from practice.analysis.groups import as_categories, model_frame, population_rows
 
 FUNNEL_COLUMNS = [
     "group_by",
@@ -82,7 +81,7 @@ def funnel_data(
     flag = RESPONDER_COLUMNS[spec.key]
     if statistic == "responder_rate" and flag is None:
         raise ValueError(f"measure {measure!r} has no responder rule; use adjusted_residual")
-    rows = grouped_rows(select_population(outcomes, population), by)
+    rows = population_rows(outcomes, population, by, flag)
     if statistic == "responder_rate":
         units = _rate_units(rows, str(flag))
     else:

@@ -9,6 +9,7 @@ import statsmodels.formula.api as smf
 from practice import config
 from practice.analysis._common import (
     CONFIDENCE,
+    GROUPINGS,
     RESPONDER_COLUMNS,
     Measure,
     canonical_by,
@@ -21,7 +22,7 @@ from practice.analysis._common import (
     t_interval,
     wilson_interval,
 )
-from practice.analysis.populations import select_population
+from practice.analysis.populations import POPULATION_COLUMNS, select_population
 
 ADJUSTED_COLUMNS = [
     "group_by",
@@ -92,7 +93,7 @@ def compare_groups(
     spec = require_measure(measure)
     column = group_column(by)
     flag = _responder_column(outcomes, spec, responder)
-    rows = grouped_rows(select_population(outcomes, population), by)
+    rows = population_rows(outcomes, population, by, f"{spec.key}_change", flag)
     by_name = canonical_by(by)
     overlapping = column == "exposure_techniques"
     if overlapping and reference is not None:
@@ -138,13 +139,35 @@ def adjusted_differences(
             "by='technique_exposure' puts a series in several groups; adjusted differences "
             "need one group per series (use by='primary_technique')"
         )
-    rows = grouped_rows(select_population(outcomes, population), by)
+    rows = population_rows(outcomes, population, by)
     if rows.empty:
         return empty_frame(ADJUSTED_COLUMNS)
     ref = resolve_reference(rows, reference)
     table = _ancova(rows, spec, ref, column)
     table = table.assign(group_by=canonical_by(by), population=population, measure=spec.key)
     return table.reindex(columns=ADJUSTED_COLUMNS)
+
+
+def population_rows(
+    outcomes: pd.DataFrame, population: str, by: str, *columns: str | None
+) -> pd.DataFrame:
+    """`grouped_rows(select_population(outcomes, population), by)` with only the columns a
+    comparison reads: the population's, the group's, the case mix and `columns`.
+
+    The outcomes have about a hundred columns; a comparison reads about thirty, and selecting
+    a population's rows copies every column it keeps.
+    """
+    require_frame(outcomes, "outcomes")
+    wanted = {
+        *POPULATION_COLUMNS,
+        "client_id",
+        *GROUPINGS.values(),
+        *NUMERIC_COVARIATES,
+        *CATEGORY_COVARIATES,
+        *(c for c in columns if c),
+    }
+    narrowed = outcomes[[c for c in outcomes.columns if c in wanted]]
+    return grouped_rows(select_population(narrowed, population), by)
 
 
 def grouped_rows(frame: pd.DataFrame, by: str) -> pd.DataFrame:

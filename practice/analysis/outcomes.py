@@ -223,13 +223,15 @@ def _series_frame(frame: pd.DataFrame, attended: pd.DataFrame) -> pd.DataFrame:
 def _intake_frame(clients: pd.DataFrame, client_ids: pd.Series) -> pd.DataFrame:
     """Intake columns (and each measure's intake value as `intake_<key>`) per series row."""
     intake = clients.set_index(clients["client_id"].astype(str))
+    # One lookup of the series' clients for every intake column.
+    rows = intake.reindex(client_ids.to_numpy())
+    rows.index = client_ids.index
     out = pd.DataFrame(index=client_ids.index)
 
     def column(name: str, numeric: bool = False) -> pd.Series:
-        if name not in intake:
+        if name not in rows:
             return pd.Series(np.nan, index=client_ids.index)
-        values = intake[name].reindex(client_ids.to_numpy())
-        values.index = client_ids.index
+        values = rows[name]
         return pd.to_numeric(values, errors="coerce") if numeric else values
 
     for name in ("client_name", "headache_type", "sex"):
@@ -282,32 +284,58 @@ def _therapist_frame(frame: pd.DataFrame, attended_count: pd.Series) -> pd.DataF
 
 def _technique_frame(attended: pd.DataFrame, attended_count: pd.Series) -> pd.DataFrame:
     """Primary technique and the ';'-joined techniques of >= the exposure share of sessions."""
-    lists = attended["techniques"].fillna("").astype(str).str.split(";")
-    long = attended[["sk", "visit"]].assign(technique=lists).explode("technique")
-    long["technique"] = long["technique"].astype(str).str.strip()
-    long = long.loc[long["technique"].ne("") & long["technique"].ne("nan")]
-    long = long.drop_duplicates(["sk", "visit", "technique"])
-    counts = long.groupby(["sk", "technique"], as_index=False).agg(
-        sessions=("visit", "size"), first_visit=("visit", "min")
-    )
-    # Most sessions wins; ties go to the technique used first, then alphabetically.
-    primary = (
-        counts.sort_values(
-            ["sk", "sessions", "first_visit", "technique"],
-            ascending=[True, False, True, True],
-            kind="stable",
-        )
-        .drop_duplicates("sk")
-        .set_index("sk")["technique"]
-    )
+    counts = _technique_counts(attended)
+    # Most sessions wins; ties go to the technique used first, then alphabetically (the
+    # technique codes are in alphabetical order).
+    best = counts.sort_values(
+        ["sk", "sessions", "first_visit", "code"],
+        ascending=[True, False, True, True],
+        kind="stable",
+    ).drop_duplicates("sk")
+    primary = best.set_index("sk")["technique"]
     share = counts["sessions"] / counts["sk"].map(attended_count)
     exposed = counts.loc[share >= config.TECHNIQUE_EXPOSURE_SHARE - EPS]
     return pd.DataFrame(
         {
             "primary_technique": primary,
-            "exposure_techniques": _join_per_series(exposed),
+            "exposure_techniques": _join_per_series(exposed[["sk", "technique"]]),
         }
     )
+
+
+def _technique_counts(attended: pd.DataFrame) -> pd.DataFrame:
+    """Per series and technique: sessions using it and the first visit it was used at.
+
+    Each distinct technique cell is split once (a practice has a few hundred combinations);
+    the techniques are spread over the sessions with numpy. Blank names and "nan" are no
+    technique; a technique named twice in one session counts once.
+    """
+    cells, distinct = pd.factorize(attended["techniques"].fillna("").astype(str))
+    split = [
+        list(dict.fromkeys(t.strip() for t in str(cell).split(";") if t.strip() not in ("", "nan")))
+        for cell in distinct
+    ]
+    names = sorted({name for names in split for name in names})
+    code_of = {name: code for code, name in enumerate(names)}
+    per_cell = np.array([len(names) for names in split], dtype=np.int64)
+    flat = np.fromiter((code_of[n] for names in split for n in names), dtype=np.int64)
+    cell_start = np.concatenate([[0], np.cumsum(per_cell)[:-1]]).astype(np.int64)
+    per_row = per_cell[cells] if len(cells) else np.zeros(0, dtype=np.int64)
+    row_start = np.repeat(np.cumsum(per_row) - per_row, per_row)
+    within = np.arange(int(per_row.sum()), dtype=np.int64) - row_start
+    long = pd.DataFrame(
+        {
+            "sk": np.repeat(attended["sk"].to_numpy(), per_row),
+            "code": flat[np.repeat(cell_start[cells], per_row) + within],
+            "visit": np.repeat(attended["visit"].to_numpy(), per_row),
+        }
+    )
+    counts = long.groupby(["sk", "code"], as_index=False).agg(
+        sessions=("visit", "size"), first_visit=("visit", "min")
+    )
+    labels = pd.array(names, dtype="str")
+    counts["technique"] = labels.take(counts["code"].to_numpy())
+    return counts
 
 
 def _join_per_series(exposed: pd.DataFrame) -> pd.Series:
@@ -401,12 +429,14 @@ def _add_changes(out: pd.DataFrame) -> pd.DataFrame:
     """Change, percent change, reliable change index and change label of every measure."""
     columns: dict[str, pd.Series] = {}
     grades = _midas_grades(out)
+    # Client codes in the order of the sorted client ids (a groupby on the ids, done once).
+    client = pd.factorize(out["client_id"], sort=True)[0]
     for measure in MEASURES:
         key = measure.key
         baseline, latest = out[f"{key}_baseline"], out[f"{key}_latest"]
         change = latest - baseline
         pct = 100 * change / baseline.where(baseline > 0)
-        rci = change / _change_error(out, key, baseline)
+        rci = change / _change_error(client, key, baseline)
         reliable = _flag(rci.abs() > config.RELIABLE_CHANGE_Z, rci.notna())
         better, worse = _meaningful(key, change, pct, grades)
         direction = -1.0 if measure.lower_is_better else 1.0
@@ -418,10 +448,10 @@ def _add_changes(out: pd.DataFrame) -> pd.DataFrame:
     return out.assign(**columns, **grades)
 
 
-def _change_error(out: pd.DataFrame, key: str, baseline: pd.Series) -> float:
+def _change_error(client: np.ndarray, key: str, baseline: pd.Series) -> float:
     """Jacobson & Truax 1991: SE of a difference = SD_baseline * sqrt(2) * sqrt(1 - r)."""
     # The practice's own baseline SD, one baseline per client (their earliest series with one).
-    per_client = baseline.groupby(out["client_id"]).first()
+    per_client = baseline.groupby(client).first()
     sd = float(per_client.std(ddof=1)) if per_client.notna().sum() >= 2 else np.nan
     error = sd * np.sqrt(2) * np.sqrt(1 - config.RELIABILITY[key])
     return error if error > 0 else np.nan

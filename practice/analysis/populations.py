@@ -21,6 +21,20 @@ _FLAGS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# Every column select_population reads: callers that need only a few others can narrow the
+# outcomes to these and theirs first, so that selecting rows copies a fraction of the frame.
+POPULATION_COLUMNS: frozenset[str] = frozenset(
+    [
+        *(f"{m.key}_{part}" for m in MEASURES for part in ("baseline", "latest")),
+        *(flag for flag, _, _ in _FLAGS),
+        "completer",
+        "dropout",
+        "population",
+        "midas_grade_baseline",
+    ]
+)
+
+
 def select_population(outcomes: pd.DataFrame, population: str = "all") -> pd.DataFrame:
     """The rows of `population`, with a `population` column (and attrs) stating it.
 
@@ -41,12 +55,13 @@ def select_population(outcomes: pd.DataFrame, population: str = "all") -> pd.Dat
             )
     followed = outcomes[[f"{m.key}_latest" for m in MEASURES]].notna().any(axis=1)
     based = outcomes[[f"{m.key}_baseline" for m in MEASURES]].notna().any(axis=1)
+    # Row selections are new frames (copy-on-write), so no extra copy is needed to add to them.
     if population == "all":
-        chosen = outcomes.loc[followed].copy()
+        chosen = outcomes.loc[followed]
     elif population == "completers":
-        chosen = outcomes.loc[followed & outcomes["completer"].astype(bool)].copy()
+        chosen = outcomes.loc[followed & outcomes["completer"].astype(bool)]
     else:
-        chosen = _dropouts_fail(outcomes.loc[based].copy())
+        chosen = _dropouts_fail(outcomes.loc[based])
     chosen["population"] = population
     chosen.attrs["population"] = population
     return chosen

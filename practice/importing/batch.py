@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from practice.columns import INTAKE_COLUMNS, SESSION_COLUMNS
@@ -111,13 +112,30 @@ def merge_intakes(intake: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     if intake.empty or "client_id" not in intake:
         return pd.DataFrame(columns=["client_id", "file", "row"]), problems_frame([])
     rows = intake[intake["client_id"].notna()]
-    found = [_conflicts(rows, column) for column in INTAKE_COLUMNS[1:] if column in rows]
+    client = pd.factorize(rows["client_id"])[0]
+    found = [
+        _conflicts(rows, column)
+        for column in INTAKE_COLUMNS[1:]
+        if column in rows and _differs_within_client(rows[column], client)
+    ]
     value_columns = [c for c in INTAKE_COLUMNS[1:] if c in rows]
     grouped = rows.groupby("client_id", sort=False)
     clients = grouped[value_columns].first() if value_columns else grouped[[]].first()
     where = grouped[["file", "row"]].first()
     clients = where.join(clients).reset_index()
     return clients, concat_problems(found)
+
+
+def _differs_within_client(values: pd.Series, client: np.ndarray) -> bool:
+    """Whether some client has two different (non-blank) values: a quick test before the
+    full report, since nearly every export repeats each intake identically on every row."""
+    present = values.notna().to_numpy()
+    if not present.any():
+        return False
+    first = values.groupby(client).first().reindex(range(int(client.max()) + 1))
+    expected = pd.Series(first.to_numpy()[client], index=values.index)
+    differs = values.ne(expected).fillna(True).to_numpy(dtype=bool)
+    return bool((differs & present).any())
 
 
 def _conflicts(rows: pd.DataFrame, column: str) -> pd.DataFrame:

@@ -80,12 +80,16 @@ def parse_dates(values: pd.Series, order: DateOrder | None) -> pd.Series:
     Each distinct text is parsed once and mapped back, so a million rows cost a few hundred
     parses.
     """
-    distinct = values[values != ""].drop_duplicates()
+    codes, uniques = pd.factorize(values)
+    distinct = pd.Series(uniques)
+    distinct = distinct[distinct != ""]
     if distinct.empty:
         return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    parsed = _parse_distinct(distinct, order)
-    lookup = pd.Series(parsed.to_numpy(), index=distinct.to_numpy())
-    return values.map(lookup).astype("datetime64[ns]")
+    parsed = _parse_distinct(distinct, order).reindex(range(len(uniques)))
+    dates = parsed.to_numpy("datetime64[ns]")
+    # Code -1 (a missing cell) takes the NaT appended at the end.
+    spread = np.append(dates, np.datetime64("NaT", "ns"))[codes]
+    return pd.Series(spread, index=values.index, dtype="datetime64[ns]")
 
 
 def _parse_distinct(distinct: pd.Series, order: DateOrder | None) -> pd.Series:

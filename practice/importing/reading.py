@@ -22,6 +22,8 @@ SEPARATORS = (",", ";", "\t")
 # exports; many of them mean the file is a spreadsheet or an image, not a CSV.
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_UTF8_BOM = b"\xef\xbb\xbf"
+_BLANK_START = "\ufeff\r\n \t"  # skipped before the header line
 
 
 @dataclass(frozen=True)
@@ -52,14 +54,18 @@ def read_table(file: str, data: bytes) -> RawTable:
             f"{describe_size(max_bytes)} (setting PRACTICE_MAX_UPLOAD_MB)",
         )
     text, encoding = decode_text(file, data)
-    if text.strip() == "":
+    if not text or text.isspace():
         _reject(file, "is empty")
     separator = sniff_separator(text)
+    # The parser reads UTF-8 bytes: the file's own bytes when it is UTF-8, so that a large
+    # export is held once (a StringIO of the text would take four bytes a character).
+    utf8 = _utf8_bytes(data, text, encoding)
+    del text
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", pd.errors.ParserWarning)
             cells = pd.read_csv(
-                io.StringIO(text),
+                io.BytesIO(utf8),
                 sep=separator,
                 dtype=str,
                 keep_default_na=False,
@@ -68,20 +74,35 @@ def read_table(file: str, data: bytes) -> RawTable:
                 quotechar='"',
                 engine="c",
                 index_col=False,
+                encoding="utf-8",
             )
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
         if "Expected" in str(exc):  # "Expected 2 fields in line 3, saw 3"
+            text = utf8.decode("utf-8")
             _refuse_extra_values(file, text, separator, len(_header_fields(text, separator)))
         _reject(file, f"is not a well-formed CSV file: {exc}")
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
-        _refuse_extra_values(file, text, separator, len(cells.columns))
+        _refuse_extra_values(file, utf8.decode("utf-8"), separator, len(cells.columns))
     cells = _strip_cells(cells)
     # Blank lines (and lines of bare separators) are dropped but keep their place in the
     # index, so that row numbers stay the ones a spreadsheet shows.
-    cells = cells[(cells != "").any(axis=1)]
+    filled = (cells != "").any(axis=1)
+    if not filled.all():
+        cells = cells[filled]
     if cells.empty:
         _reject(file, "has a header but no rows")
     return RawTable(file=file, cells=cells, encoding=encoding, separator=separator)
+
+
+def _utf8_bytes(data: bytes, text: str, encoding: str) -> bytes:
+    """`text` as UTF-8 bytes for the parser, `data` itself (no copy) when it is UTF-8.
+
+    The parser drops one leading BOM as decoding with utf-8-sig did, so `data` is passed on
+    as it is, unless it starts with two BOMs (the second is part of the text).
+    """
+    if encoding != "utf-8":
+        return text.encode("utf-8")
+    return data[3:] if data.startswith(_UTF8_BOM * 2) else data
 
 
 def decode_text(file: str, data: bytes) -> tuple[str, str]:
@@ -132,14 +153,22 @@ def sniff_separator(text: str) -> str:
 
 def _first_record(text: str) -> str:
     """The first non-blank line with quoted parts removed (a quoted header may hold a comma)."""
-    line = text.lstrip("\ufeff\r\n \t").split("\n", 1)[0]
+    start = 0
+    while start < len(text) and text[start] in _BLANK_START:
+        start += 1
+    end = text.find("\n", start)
+    line = text[start : end if end >= 0 else len(text)]  # no copy of the whole text
     parts = line.split('"')
     return "".join(parts[0::2])
 
 
 def _strip_cells(cells: pd.DataFrame) -> pd.DataFrame:
     cells.columns = [str(c).strip() for c in cells.columns]
-    return cells.apply(lambda column: column.str.strip())
+    # Column by column, in place: each column's unstripped text is freed as the next is done,
+    # so a large file is never held twice.
+    for position in range(cells.shape[1]):
+        cells.isetitem(position, cells.iloc[:, position].str.strip())
+    return cells
 
 
 def _header_fields(text: str, separator: str) -> list[str]:

@@ -8,8 +8,10 @@ mistakes reports all of them at once.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from practice import config
@@ -164,8 +166,7 @@ def _too_long(file: str, raw: pd.Series, rows: pd.Series, header: str) -> pd.Dat
 def _parse_numbers(
     file: str, raw: pd.Series, rows: pd.Series, header: str, column: Column
 ) -> tuple[pd.Series, pd.DataFrame]:
-    text = raw.where(~raw.str.match(_DECIMAL_COMMA), raw.str.replace(",", ".", regex=False))
-    numbers = pd.to_numeric(text.replace("", None), errors="coerce").astype("float64")
+    numbers = _read_numbers(raw)
     given = raw != ""
     not_number = given & numbers.isna()
     low, high = column.low, column.high
@@ -187,6 +188,26 @@ def _parse_numbers(
     return (kept.astype("Int64") if column.whole else kept), concat_problems(found)
 
 
+def _read_numbers(raw: pd.Series) -> pd.Series:
+    """Each cell as float64 (a decimal comma read as a point), NaN where blank or not a number.
+
+    Each distinct text is read once and spread back over the rows: a score column of a
+    million rows holds a few dozen distinct texts.
+    """
+    codes, uniques = pd.factorize(raw)
+    distinct = pd.Series(uniques)
+    text = distinct.where(
+        ~distinct.str.match(_DECIMAL_COMMA), distinct.str.replace(",", ".", regex=False)
+    )
+    numbers = pd.to_numeric(text.replace("", None), errors="coerce").astype("float64")
+    return pd.Series(_spread(numbers.to_numpy(), codes, np.nan), index=raw.index)
+
+
+def _spread(values: np.ndarray, codes: np.ndarray, missing: object) -> np.ndarray:
+    """`values[codes]`, with `missing` where a code is -1 (a missing cell)."""
+    return np.append(values, np.array([missing], dtype=values.dtype))[codes]
+
+
 def _parse_date_column(
     file: str, raw: pd.Series, rows: pd.Series, header: str, order: DateOrder | None
 ) -> tuple[pd.Series, pd.DataFrame]:
@@ -206,24 +227,32 @@ def _parse_coded(
 ) -> tuple[pd.Series, pd.DataFrame]:
     vocabulary, aliases = CODED_FIELDS[name]
     lookup = build_lookup(vocabulary, aliases)
-    distinct = raw[raw != ""].drop_duplicates()
-    keys = pd.Series(
-        distinct.map(lambda v: lookup.get(normalise_label(v))).to_numpy(),
-        index=distinct.to_numpy(),
-        dtype=object,
-    )
-    coded = raw.map(keys)
+    keys = _map_distinct(raw, lambda v: lookup.get(normalise_label(v)), blank=None)
+    coded = pd.Series(keys, index=raw.index, dtype=object)
     bad = (raw != "") & coded.isna()
     allowed = ", ".join(vocabulary)
     found = column_problems(file, rows[bad], header, f"must be one of: {allowed}", raw[bad])
-    return coded.astype(object).where(coded.notna(), None), found
+    return coded, found
+
+
+def _map_distinct(
+    raw: pd.Series, function: Callable[[str], object], *, blank: object
+) -> np.ndarray:
+    """`function` of each distinct cell, spread back over the column as an object array.
+
+    Blank and missing cells get `blank`. A column of a million cells holds a few dozen
+    distinct texts: each is looked at once, and no Python string is made per row.
+    """
+    codes, uniques = pd.factorize(raw)
+    values = np.empty(len(uniques) + 1, dtype=object)
+    values[:] = [blank if u == "" else function(str(u)) for u in uniques] + [blank]
+    return values[codes]
 
 
 def _parse_list(raw: pd.Series) -> pd.Series:
     """A list cell re-joined with ';' (any accepted separator in, one separator out)."""
-    distinct = raw[raw != ""].drop_duplicates()
-    joined = {v: ";".join(_split_list(v)) for v in distinct}
-    return raw.map(joined).replace("", None).astype(object)
+    joined = _map_distinct(raw, lambda v: ";".join(_split_list(v)) or np.nan, blank=np.nan)
+    return pd.Series(joined, index=raw.index, dtype=object)
 
 
 def _split_list(cell: str) -> list[str]:
@@ -249,8 +278,9 @@ def _parse_techniques(
             if key not in keys:
                 keys.append(key)
         keyed[cell] = ";".join(keys)
-    mapped = raw.map(keyed)
-    techniques = mapped.astype(object).where(mapped.notna(), "")
+    techniques = pd.Series(
+        _map_distinct(raw, keyed.__getitem__, blank=""), index=raw.index, dtype=object
+    )
     notices = [
         column_problems(
             file,
@@ -267,8 +297,9 @@ def _parse_techniques(
 
 def _session_frame(typed: pd.DataFrame) -> pd.DataFrame:
     # A blank or missing status means attended; it is filled in when the row is inserted, so a
-    # file without the column never overwrites a stored no-show.
-    return typed.rename(columns={"series_id": "series_code"}).copy()
+    # file without the column never overwrites a stored no-show. (No copy: pandas copies on
+    # write, and a million-row file would be held twice.)
+    return typed.rename(columns={"series_id": "series_code"})
 
 
 def _required_values(

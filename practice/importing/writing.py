@@ -8,6 +8,7 @@ is unchanged. A blank cell never erases a stored value.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from dataclasses import dataclass, field
 
@@ -244,8 +245,8 @@ def _ensure_names(
 def _ensure_techniques(conn: Connection, batch: PreparedBatch, import_id: int) -> dict[str, int]:
     if batch.sessions.empty or "techniques" not in batch.sessions:
         return {}
-    keys = batch.sessions["techniques"].str.split(";").explode()
-    names = sorted(k for k in keys.dropna().unique().tolist() if k)
+    cells = batch.sessions["techniques"].dropna().unique()  # split each combination once
+    names = sorted({key for cell in cells for key in str(cell).split(";") if key})
     return _ensure_names(conn, "techniques", "key", names, import_id, batch.new_techniques)
 
 
@@ -508,13 +509,23 @@ def link_techniques(
 
 
 def technique_links(sessions: pd.DataFrame, technique_ids: dict[str, int]) -> pd.DataFrame:
-    """(session_id, technique_id) rows from sessions' ';'-joined technique keys."""
-    keys = sessions.set_index("id")["techniques"].fillna("").str.split(";").explode()
-    keys = keys[keys.astype(bool)]
+    """(session_id, technique_id) rows from sessions' ';'-joined technique keys.
+
+    Each distinct technique cell is split once (a practice has a few hundred combinations),
+    and the ids are spread over the sessions with numpy.
+    """
+    codes, cells = pd.factorize(sessions["techniques"].fillna(""))
+    ids_of_cell = [[technique_ids[key] for key in str(cell).split(";") if key] for cell in cells]
+    per_cell = np.array([len(ids) for ids in ids_of_cell], dtype=np.int64)
+    flat = np.fromiter(itertools.chain.from_iterable(ids_of_cell), dtype=np.int64)
+    cell_start = np.concatenate([[0], np.cumsum(per_cell)[:-1]]).astype(np.int64)
+    per_row = per_cell[codes] if len(codes) else np.zeros(0, dtype=np.int64)
+    row_start = np.repeat(np.cumsum(per_row) - per_row, per_row)
+    within = np.arange(int(per_row.sum()), dtype=np.int64) - row_start
     links = pd.DataFrame(
         {
-            "session_id": keys.index.astype("int64"),
-            "technique_id": keys.map(technique_ids).astype("int64").to_numpy(),
+            "session_id": np.repeat(sessions["id"].to_numpy(np.int64), per_row),
+            "technique_id": flat[np.repeat(cell_start[codes], per_row) + within],
         }
     )
     return links.drop_duplicates()

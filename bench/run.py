@@ -1,0 +1,283 @@
+"""The benchmark run: generate practices, measure every stage in a child process, print tables.
+
+.venv/bin/python -m bench [--sizes 10k,100k,1m] [--databases sqlite,postgresql]
+                          [--repeat 3] [--reruns 3] [--write-docs] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bench import report
+from bench.stages import RESULT_PREFIX
+
+ROOT = Path(__file__).resolve().parent.parent
+# Sizes by the sessions they give; practice.sample draws about 6.3 sessions per client.
+SIZES = {"2k": 320, "10k": 1_600, "100k": 16_000, "1m": 160_000}
+SEED = 20261122
+# A million-session export is about 250 MB, above the upload limit's default of 200 MB.
+CHILD_ENVIRONMENT = {
+    "PRACTICE_MAX_UPLOAD_MB": "2048",
+    "PRACTICE_SEED_SAMPLE": "0",
+    "PRACTICE_ARGON2_TIME_COST": "1",
+    "PRACTICE_ARGON2_MEMORY_KIB": "8",
+}
+LARGE_CLIENTS = 100_000  # sizes above this are measured once (no repetitions)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The benchmark's options."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--sizes",
+        default="10k,100k,1m",
+        help=f"comma-separated sizes in sessions, of {', '.join(SIZES)} (default 10k,100k,1m)",
+    )
+    parser.add_argument(
+        "--databases", default="sqlite,postgresql", help="sqlite, postgresql or both (default)"
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="repetitions of the import and analysis below 1m sessions, median reported "
+        "(1m is measured once)",
+    )
+    parser.add_argument("--reruns", type=int, default=3, help="reruns of each page (median)")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("PRACTICE_TEST_POSTGRES_URL"),
+        help="an existing, disposable PostgreSQL database (its public schema is dropped); "
+        "default: a throwaway cluster from the installed server binaries",
+    )
+    parser.add_argument("--workdir", type=Path, help="where the CSVs and SQLite files go")
+    parser.add_argument(
+        "--write-docs", action="store_true", help="put the tables into docs/performance.md"
+    )
+    parser.add_argument("--json", type=Path, help="also save every figure as JSON")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run the stages in this process (quick, for the smoke test; peak memory is then "
+        "the whole run's, not each stage's)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    """Run the benchmark; print the tables (and write them where asked)."""
+    args = build_parser().parse_args(argv)
+    sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
+    unknown = [s for s in sizes if s not in SIZES]
+    if unknown:
+        raise SystemExit(f"unknown size(s) {unknown}; choose from {list(SIZES)}")
+    databases = [d.strip() for d in args.databases.split(",") if d.strip()]
+    if not set(databases) <= set(report.DATABASE_LABELS):
+        raise SystemExit(f"databases must be among {list(report.DATABASE_LABELS)}")
+    started = time.perf_counter()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="headway-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        results, postgres_version = measure_all(workdir, sizes, databases, args)
+    finally:
+        if args.workdir is None:  # a million sessions leave about 1 GB of files behind
+            shutil.rmtree(workdir, ignore_errors=True)
+    text = report.full_report(
+        results,
+        machine_line=report.machine(postgres_version),
+        command=reproducing_command(sys.argv[1:] if argv is None else argv),
+        date=dt.date.today().isoformat(),
+    )
+    print()
+    print(text)
+    print(f"\nThe benchmark took {time.perf_counter() - started:.0f} s.")
+    if args.write_docs:
+        report.write_into_docs(ROOT / "docs" / "performance.md", text)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    return results
+
+
+# Options that say where files go, not what is measured: left out of the command shown.
+_PLACE_OPTIONS = ("--json", "--workdir", "--postgres-url")
+
+
+def reproducing_command(argv: list[str]) -> str:
+    """The command line that reproduces the figures, without file and server locations."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _PLACE_OPTIONS:
+            skip = True
+        elif not arg.startswith(tuple(f"{o}=" for o in _PLACE_OPTIONS)):
+            kept.append(shlex.quote(arg))
+    return " ".join(["python -m bench", *kept])
+
+
+def measure_all(
+    workdir: Path, sizes: list[str], databases: list[str], args: argparse.Namespace
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Every size on every database, and the PostgreSQL server's version if it was used."""
+    csvs = generate(workdir, sizes)
+    results: list[dict[str, Any]] = []
+    postgres_version = None
+    for database in databases:
+        with database_urls(database, workdir, args.postgres_url) as url_for:
+            if database == "postgresql":
+                postgres_version = server_version(url_for("version"))
+            for size in sizes:
+                results.append(measure(database, size, csvs[size], url_for(size), args))
+    return results, postgres_version
+
+
+def generate(workdir: Path, sizes: list[str]) -> dict[str, Path]:
+    """One sample practice CSV per size (the same seed, so every run sees the same data)."""
+    from practice.sample import write_sample_csv
+
+    csvs = {}
+    for size in sizes:
+        path = workdir / f"practice-{size}.csv"
+        started = time.perf_counter()
+        sessions = write_sample_csv(path, SIZES[size], SEED)
+        mb = path.stat().st_size / 1e6
+        print(
+            f"generated {size}: {SIZES[size]:,} clients, {sessions:,} sessions, {mb:.0f} MB "
+            f"in {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
+        csvs[size] = path
+    return csvs
+
+
+@contextlib.contextmanager
+def database_urls(database: str, workdir: Path, postgres_url: str | None) -> Iterator[Any]:
+    """A function from a size to a database URL: a SQLite file each, or one PostgreSQL."""
+    if database == "sqlite":
+        yield lambda size: f"sqlite:///{workdir / f'bench-{size}.sqlite3'}"
+        return
+    if postgres_url:
+        yield lambda size: postgres_url
+        return
+    from tests.conftest import throwaway_postgres
+
+    with throwaway_postgres() as url:
+        yield lambda size: url
+
+
+def server_version(url: str) -> str:
+    """The PostgreSQL server's version number."""
+    from practice import db
+
+    engine = db.create_engine_for(url)
+    with engine.connect() as conn:
+        version = str(conn.exec_driver_sql("SHOW server_version").scalar_one())
+    engine.dispose()
+    return version.split()[0]
+
+
+def measure(
+    database: str, size: str, csv: Path, url: str, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Every stage of one size on one database, each in fresh child processes."""
+    repeat = 1 if SIZES[size] > LARGE_CLIENTS else max(args.repeat, 1)
+    label = f"{size} on {report.DATABASE_LABELS[database]}"
+    run_stage = run_in_process if args.in_process else run_in_child
+    imports = [run_stage("import", csv=str(csv), url=url) for _ in range(repeat)]
+    floors = [run_stage("import_floor", csv=str(csv), url=url) for _ in range(repeat)]
+    imported = median_run(imports)
+    floor = median_run(floors)
+    print(
+        f"{label}: import {imported['seconds']:.2f} s, floor {floor['seconds']:.2f} s, "
+        f"peak {imported['peak_mb']:.0f} MB",
+        flush=True,
+    )
+    analysed = run_stage("analysis", url=url, repeat=repeat)
+    print(
+        f"{label}: load {analysed['load_seconds']:.2f} s, analysis {analysed['seconds']:.2f} s, "
+        f"floor {analysed['floor_seconds']:.2f} s",
+        flush=True,
+    )
+    pages = run_stage("dashboard", url=url, reruns=args.reruns)
+    slowest = max(p["rerun_seconds"] for p in pages["pages"])
+    print(
+        f"{label}: Overview cold {pages['cold_seconds']:.2f} s, slowest rerun {slowest:.2f} s",
+        flush=True,
+    )
+    return {
+        "size": size,
+        "database": database,
+        "sessions": imported["sessions"],
+        "import": imported,
+        "import_runs": imports,
+        "import_floor": floor,
+        "analysis": analysed,
+        "dashboard": pages,
+    }
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median time, its peak memory replaced by the largest of all runs."""
+    ordered = sorted(runs, key=lambda r: r["seconds"])
+    chosen = dict(ordered[(len(ordered) - 1) // 2])
+    chosen["peak_mb"] = max(r["peak_mb"] for r in runs)
+    return chosen
+
+
+def stage_environment(arguments: dict[str, Any]) -> dict[str, str]:
+    """The settings a stage runs with: the database it measures, no sample, cheap hashes."""
+    env = dict(CHILD_ENVIRONMENT)
+    if "url" in arguments:
+        env["PRACTICE_DATABASE_URL"] = arguments["url"]
+    return env
+
+
+def run_in_process(stage: str, **arguments: Any) -> dict[str, Any]:
+    """Run one stage here, with its settings in the environment while it runs."""
+    from bench.stages import STAGES
+
+    saved = {name: os.environ.get(name) for name in stage_environment(arguments)}
+    os.environ.update(stage_environment(arguments))
+    try:
+        return STAGES[stage](**arguments)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run_in_child(stage: str, **arguments: Any) -> dict[str, Any]:
+    """Run one stage in a fresh interpreter and return the figures it printed."""
+    env = {**os.environ, **stage_environment(arguments)}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    completed = subprocess.run(  # noqa: S603 (our own interpreter and module)
+        [sys.executable, "-m", "bench.stages", stage, json.dumps(arguments)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [x for x in completed.stdout.splitlines() if x.startswith(RESULT_PREFIX)]
+    if completed.returncode != 0 or not lines:
+        raise RuntimeError(
+            f"bench stage {stage} failed ({completed.returncode}):\n{completed.stderr[-3000:]}"
+        )
+    result: dict[str, Any] = json.loads(lines[-1][len(RESULT_PREFIX) :])
+    return result

@@ -1,0 +1,253 @@
+"""One measured stage per child process: `python -m bench.stages STAGE JSON-ARGUMENTS`.
+
+The child prints one line `BENCH-RESULT {json}` with its figures, including its own peak
+resident memory (VmHWM from /proc/self/status) and its resident memory before the stage
+began (the interpreter and its libraries), so that the parent never mixes stages up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULT_PREFIX = "BENCH-RESULT "
+PAGES = (
+    "app.py",
+    "pages/1_Client_Progress.py",
+    "pages/2_Techniques.py",
+    "pages/3_Therapists.py",
+    "pages/4_Import_Data.py",
+    "pages/5_Users_and_Audit.py",
+)
+BENCH_USER = "bench-owner"
+
+
+def memory_mb(field: str = "VmHWM") -> float:
+    """A memory figure of this process from /proc/self/status, in MB (VmHWM: peak RSS)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def reset_database(url: str) -> None:
+    """An empty database at `url` with Headway's schema (SQLite: a new file)."""
+    from sqlalchemy import text
+
+    from practice import db
+
+    if url.startswith("sqlite"):
+        path = Path(url.split("///", 1)[1])
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    engine = db.create_engine_for(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    db.upgrade_schema(engine)
+    engine.dispose()
+
+
+def stage_import(csv: str, url: str) -> dict[str, Any]:
+    """Headway's full import of `csv` into an empty database: read, map, validate, write."""
+    from practice import db
+    from practice.importing import prepare_batch, write_batch
+
+    reset_database(url)
+    engine = db.create_engine_for(url)
+    before = memory_mb("VmRSS")
+    started = time.perf_counter()
+    path = Path(csv)
+    batch = prepare_batch([(path.name, path.read_bytes())])
+    prepared = time.perf_counter()
+    result = write_batch(engine, batch, source="bench")
+    finished = time.perf_counter()
+    return {
+        "seconds": finished - started,
+        "prepare_seconds": prepared - started,
+        "write_seconds": finished - prepared,
+        "rows": result.rows_read,
+        "sessions": result.sessions_added,
+        "base_mb": before,
+        "peak_mb": memory_mb(),
+    }
+
+
+def stage_import_floor(csv: str, url: str) -> dict[str, Any]:
+    """pyarrow parsing alone plus a bare bulk insert of the same rows (bench/floors.py)."""
+    from bench import floors
+    from practice import db
+
+    engine = db.create_engine_for(url)
+    floors.drop_floor_table(engine)
+    before = memory_mb("VmRSS")
+    started = time.perf_counter()
+    table = floors.parse_csv(Path(csv))
+    parsed = time.perf_counter()
+    floors.bare_insert(engine, table)
+    finished = time.perf_counter()
+    rows = table.num_rows
+    del table
+    floors.drop_floor_table(engine)
+    return {
+        "seconds": finished - started,
+        "parse_seconds": parsed - started,
+        "insert_seconds": finished - parsed,
+        "rows": rows,
+        "base_mb": before,
+        "peak_mb": memory_mb(),
+    }
+
+
+def stage_analysis(url: str, repeat: int) -> dict[str, Any]:
+    """Loading the app's frames, the full outcomes and group comparisons, and the floor."""
+    from bench import floors
+    from practice import analysis, db, queries
+
+    engine = db.create_engine_for(url)
+    before = memory_mb("VmRSS")
+
+    def load() -> tuple[Any, Any]:
+        with engine.connect() as conn:
+            return queries.fetch_clients(conn), queries.fetch_sessions(conn)
+
+    load_seconds, (clients, sessions) = _timed(load, repeat)
+    loaded_mb = memory_mb()
+
+    outcome_times, total_times = [], []
+    for _ in range(max(repeat, 1)):
+        started = time.perf_counter()
+        outcomes = analysis.compute_client_outcomes(clients, sessions)
+        computed = time.perf_counter()
+        for by in ("primary_technique", "therapist", "headache_type"):
+            analysis.compare_groups(outcomes, by=by, measure="hd28")
+        outcome_times.append(computed - started)
+        total_times.append(time.perf_counter() - started)
+    outcomes_seconds, seconds = statistics.median(outcome_times), statistics.median(total_times)
+    floor_seconds, floor = _timed(lambda: floors.baseline_and_latest(clients, sessions), repeat)
+    floors.check_agrees(floor, outcomes)
+    return {
+        "load_seconds": load_seconds,
+        "outcomes_seconds": outcomes_seconds,
+        "seconds": seconds,
+        "floor_seconds": floor_seconds,
+        "sessions": len(sessions),
+        "series": len(outcomes),
+        "base_mb": before,
+        "load_peak_mb": loaded_mb,
+        "peak_mb": memory_mb(),
+    }
+
+
+def stage_dashboard(url: str, reruns: int) -> dict[str, Any]:
+    """Every page under AppTest, signed in as an owner: cold start, first visit and reruns.
+
+    The Overview runs first on empty caches (loading the frames and computing the outcomes,
+    as the first visitor after a restart or an import waits for); every page is then opened
+    once (its own analyses, the shared frames already cached) and rerun `reruns` times.
+    """
+    import streamlit as st
+    from sqlalchemy import text
+    from streamlit.testing.v1 import AppTest
+
+    from practice import auth, db
+    from practice.auth import SignedInUser
+
+    engine = db.create_engine_for(url)
+    with engine.begin() as conn:
+        if auth.load_user(conn, BENCH_USER) is None:
+            auth.add_user(conn, BENCH_USER, "owner", "bench-password-1")
+        first_client = conn.execute(text("SELECT MIN(client_code) FROM clients")).scalar_one()
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=1800)
+    at.session_state["user"] = SignedInUser(BENCH_USER, "owner")
+    started = time.perf_counter()
+    at.run()
+    cold = time.perf_counter() - started
+    _check_drawn(at, "app.py")
+    pages = []
+    for page in PAGES:
+        if page != "app.py":
+            at.switch_page(page)
+        if page == "pages/1_Client_Progress.py":
+            at.query_params["client"] = first_client  # a client's page, not the empty picker
+        started = time.perf_counter()
+        at.run()
+        first = time.perf_counter() - started
+        _check_drawn(at, page)
+        times = []
+        for _ in range(reruns):
+            started = time.perf_counter()
+            at.run()
+            times.append(time.perf_counter() - started)
+        pages.append(
+            {
+                "page": page,
+                "first_seconds": cold if page == "app.py" else first,
+                "rerun_seconds": statistics.median(times) if times else float("nan"),
+                "payload_kb": payload_bytes(at) / 1024,
+            }
+        )
+    return {"cold_seconds": cold, "pages": pages, "peak_mb": memory_mb()}
+
+
+def payload_bytes(at: Any) -> int:
+    """Bytes of table and chart data the page sends to the browser (Arrow payloads)."""
+    total = 0
+    for element in at.get("vega_lite_chart"):
+        total += sum(len(d.data.data) for d in element.proto.datasets)
+        total += len(element.proto.data.data)
+    for element in at.dataframe:
+        total += len(element.proto.arrow_data.data)
+    for element in at.get("selectbox"):
+        total += sum(len(o) for o in element.proto.options)
+    for element in at.get("multiselect"):
+        total += sum(len(o) for o in element.proto.options)
+    return total
+
+
+def _check_drawn(at: Any, page: str) -> None:
+    if at.exception:
+        raise RuntimeError(f"{page} raised: {at.exception[0].message}")
+    if at.error:
+        raise RuntimeError(f"{page} showed an error: {at.error[0].value}")
+
+
+def _timed(function: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    """Median seconds of `repeat` calls, and the last call's result."""
+    times, result = [], None
+    for _ in range(max(repeat, 1)):
+        started = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+STAGES: dict[str, Callable[..., dict[str, Any]]] = {
+    "import": stage_import,
+    "import_floor": stage_import_floor,
+    "analysis": stage_analysis,
+    "dashboard": stage_dashboard,
+}
+
+
+def main(argv: list[str]) -> None:
+    """Run one stage with keyword arguments given as JSON; print its result line."""
+    stage, arguments = argv[0], json.loads(argv[1])
+    sys.path.insert(0, str(ROOT))
+    os.chdir(ROOT)
+    result = STAGES[stage](**arguments)
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
