@@ -26,7 +26,7 @@ from practice.importing.validation import ParsedFile, parse_file
 
 SESSION_KEY = ["client_id", "session_date", "therapist"]
 # Session columns other than the key, as named in the session frame.
-_SESSION_CONTENT = [
+SESSION_CONTENT = [
     "series_code" if c == "series_id" else c
     for c in SESSION_COLUMNS
     if c not in ("session_date", "therapist")
@@ -175,7 +175,7 @@ def drop_repeated_sessions(sessions: pd.DataFrame) -> tuple[pd.DataFrame, pd.Dat
     repeated = keyed[keyed.duplicated(SESSION_KEY, keep=False)]
     if repeated.empty:
         return sessions, problems_frame([])
-    content = [c for c in _SESSION_CONTENT if c in sessions.columns]
+    content = [c for c in SESSION_CONTENT if c in sessions.columns]
     later = repeated[repeated.duplicated(SESSION_KEY, keep="first")]
     first = repeated.drop_duplicates(SESSION_KEY).set_index(SESSION_KEY)
     first = first.loc[pd.MultiIndex.from_frame(later[SESSION_KEY])].set_axis(later.index)

@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
 from practice import db
-from practice.importing.batch import PreparedBatch
+from practice.importing.batch import SESSION_CONTENT, PreparedBatch
 from practice.importing.problems import (
     ImportRejected,
     column_problems,
@@ -28,43 +28,6 @@ from practice.importing.problems import (
 from practice.series import assign_series
 from practice.vocabulary import technique_label
 
-SESSION_VALUE_COLUMNS = (
-    "series_code",
-    "status",
-    "duration_min",
-    "pressure",
-    "pain_pre",
-    "pain_post",
-    "headache_days_7d",
-    "headache_days_28d",
-    "medication_days_7d",
-    "hit6",
-    "midas",
-    "stress",
-    "sleep_quality",
-    "cancel_reason",
-    "self_care",
-    "notes",
-    "techniques",
-)
-CLIENT_VALUE_COLUMNS = (
-    "name",
-    "intake_date",
-    "birth_year",
-    "sex",
-    "headache_type",
-    "headache_years",
-    "baseline_pain",
-    "baseline_headache_days_28d",
-    "baseline_medication_days_28d",
-    "baseline_hit6",
-    "baseline_midas",
-    "baseline_stress",
-    "baseline_sleep_quality",
-    "baseline_source",
-    "triggers",
-    "referral_source",
-)
 DATE_COLUMNS = ("intake_date", "session_date", "first_date", "last_date")
 
 
@@ -381,7 +344,7 @@ def _merge_sessions(
         "series_id",
         "session_date",
         "import_id",
-        *[c for c in SESSION_VALUE_COLUMNS if c in new_rows],
+        *[c for c in SESSION_CONTENT if c in new_rows],
     ]
     db.bulk_insert(conn, "sessions", to_db_values(new_rows[columns], conn))
     updated = _apply_updates(conn, "sessions", changed_rows, changed, given, import_id)
