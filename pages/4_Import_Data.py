@@ -5,6 +5,7 @@ import math
 import streamlit as st
 
 from practice import config, queries, ui
+from practice.formatting import counts_text
 from practice.importing import ImportRejected, UndoRefused, memory, preview, undo_import
 from practice.importing.batch import hash_files
 from practice.importing.writing import write_batch
@@ -67,7 +68,7 @@ def _confirm_undo(import_id: int) -> None:
         st.session_state["undo_message"] = ("error", f"Nothing was undone: {refused}.")
         return
     ui.clear_caches()
-    ui.audit("undo", f"import #{import_id}: {undone}")
+    ui.audit("undo", f"import #{import_id}: {counts_text(undone)}")
     st.session_state.pop("import_done", None)
     st.session_state["undo_message"] = ("success", preview.undo_summary(import_id, undone))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from practice import auth, config, db
 from practice.backup import add_backup_command
 from practice.bootstrap import open_database
 from practice.exports import table_csv
+from practice.formatting import counts_text, plain_table
 from practice.importing import ImportRejected, UndoRefused, describe_problems, import_files
 from practice.queries import fetch_clients, fetch_imports, fetch_sessions
 from practice.users_cli import add_users_command
@@ -280,7 +282,7 @@ def run_imports(args: argparse.Namespace) -> int:
     engine = open_database(args.db, seed=False)
     with engine.connect() as conn:
         history = fetch_imports(conn).drop(columns=["notices"])
-    print(history.to_string(index=False) if not history.empty else "no imports yet")
+    print(plain_table(history) if not history.empty else "no imports yet")
     return 0
 
 
@@ -294,11 +296,8 @@ def run_undo(args: argparse.Namespace) -> int:
     except (UndoRefused, db.DatabaseBusy) as refused:
         print(f"error: {refused}", file=sys.stderr)
         return 1
-    _audit(engine, "undo", f"import #{args.import_id}: {done}")
-    print(
-        f"undid import #{args.import_id}: "
-        + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in done.items())
-    )
+    _audit(engine, "undo", f"import #{args.import_id}: {counts_text(done)}")
+    print(f"undid import #{args.import_id}: {counts_text(done)}")
     return 0
 
 
@@ -417,5 +416,14 @@ def _rate(count: int | None, n: int | None, interval: list[float] | None) -> str
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the process exit code."""
-    args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    try:
+        args = build_parser().parse_args(argv)
+        code = int(args.handler(args))
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+    except BrokenPipeError:
+        # The reader went away (`python -m practice summary | head`): stop quietly. Python's
+        # own flush at exit would fail again, so stdout points at /dev/null from here on
+        # (the recipe of the Python docs, "Note on SIGPIPE").
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    return code

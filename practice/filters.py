@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from practice.vocabulary import HEADACHE_TYPES, technique_label
+
 
 @dataclass(frozen=True)
 class Filters:
@@ -26,8 +28,8 @@ class Filters:
             parts.append(f"sessions {self.start or '…'} to {self.end or '…'}")
         for label, values in (
             ("therapist", self.therapists),
-            ("technique", self.techniques),
-            ("headache type", self.headache_types),
+            ("technique", tuple(technique_label(key) for key in self.techniques)),
+            ("headache type", tuple(HEADACHE_TYPES.get(key, key) for key in self.headache_types)),
         ):
             if values:
                 parts.append(f"{label}: {', '.join(values)}")

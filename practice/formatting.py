@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import re
+from collections.abc import Mapping
 from typing import Protocol
 
 import pandas as pd
@@ -52,3 +55,38 @@ def period_text(start: pd.Timestamp | None, end: pd.Timestamp | None) -> str:
     if start is None or end is None:
         return ""
     return f"{start:%d %b %Y} to {end:%d %b %Y}"
+
+
+# --- text for people: no internal codes, no None or NaN ----------------------------------------
+# What an empty cell shows on the terminal (a blank would shift the columns of a text table).
+EMPTY_CELL = "-"
+
+
+def plain_table(frame: pd.DataFrame) -> str:
+    """`frame` as a terminal table without its index; missing values (None, NaN, NaT) read "-"."""
+    shown = frame.astype(object).where(frame.notna(), EMPTY_CELL)
+    return shown.to_string(index=False)
+
+
+def counts_text(counts: Mapping[str, object]) -> str:
+    """{"sessions_removed": 3, "clients_removed": 0} -> "sessions removed 3, clients removed 0"."""
+    return ", ".join(f"{str(name).replace('_', ' ')} {value}" for name, value in counts.items())
+
+
+_DICT_LITERAL = re.compile(r"\{[^{}]*\}")
+
+
+def readable_detail(detail: object) -> str:
+    """An audit detail as words: a stored Python dict ("{'sessions_removed': 3}") is spelled
+    out as counts_text; None is empty."""
+    if detail is None or (not isinstance(detail, str) and pd.isna(detail)):
+        return ""
+
+    def spell(match: re.Match[str]) -> str:
+        try:
+            value = ast.literal_eval(match.group(0))
+        except (ValueError, SyntaxError):
+            return match.group(0)
+        return counts_text(value) if isinstance(value, dict) else match.group(0)
+
+    return _DICT_LITERAL.sub(spell, str(detail))

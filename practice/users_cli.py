@@ -8,6 +8,7 @@ import sys
 
 from practice import auth, config
 from practice.bootstrap import open_database
+from practice.formatting import plain_table
 
 
 def add_users_command(commands: argparse._SubParsersAction) -> None:
@@ -50,7 +51,7 @@ def run_users(args: argparse.Namespace) -> int:
             if args.users_action == "list":
                 users = auth.list_users(conn)
                 print(
-                    users.to_string(index=False)
+                    plain_table(users)
                     if not users.empty
                     else "no users yet (the app runs in demo mode)"
                 )

@@ -50,4 +50,12 @@ def test_therapist_technique_and_type_combine() -> None:
 def test_session_technique_filter_matches_any_listed_technique() -> None:
     chosen = Filters(techniques=("stretching",))
     assert filter_sessions(SESSIONS, CLIENTS, chosen).index.tolist() == [1]
-    assert "technique: stretching" in chosen.describe()
+    assert "technique: Stretching" in chosen.describe()
+
+
+def test_the_description_uses_labels_not_internal_codes() -> None:
+    chosen = Filters(techniques=("trigger_point",), headache_types=("migraine_with_aura",))
+    described = chosen.describe()
+    assert "technique: Trigger point therapy" in described
+    assert "headache type: Migraine with aura" in described
+    assert "_" not in described
