@@ -158,6 +158,13 @@ def _add_summary(commands: argparse._SubParsersAction) -> None:
         default=None,
         help="group the adjusted differences compare against (default: the largest group)",
     )
+    parser.add_argument(
+        "--at",
+        metavar="TIME",
+        default=None,
+        help="also report each measure at a time point after the first session: 12w (weeks) "
+        "or 3m (months); the report nearest to it within PRACTICE_TIME_POINT_WINDOW_DAYS",
+    )
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
     _db_option(parser)
     parser.set_defaults(handler=run_summary)
@@ -309,13 +316,24 @@ def _audit(engine: Engine, event: str, detail: str) -> None:
 def run_summary(args: argparse.Namespace) -> int:
     """Print the outcome summary as a table, CSV or the JSON contract."""
     from practice.analysis import build_summary, summary_table  # loads the statistics stack
+    from practice.analysis.timepoints import parse_time_point
 
+    try:
+        parse_time_point(args.at) if args.at is not None else None
+    except ValueError as exc:
+        print(f"error: --at: {exc}", file=sys.stderr)
+        return 1
     engine = open_database(args.db, seed=args.db is None and config.seed_sample_on_first_run())
     with engine.connect() as conn:
         clients, sessions = fetch_clients(conn), fetch_sessions(conn)
     try:
         summary = build_summary(
-            clients, sessions, by=args.by, population=args.population, reference=args.reference
+            clients,
+            sessions,
+            by=args.by,
+            population=args.population,
+            reference=args.reference,
+            at=args.at,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -370,34 +388,57 @@ def _parse_date(text: str, option: str) -> dt.date:
 
 
 def format_summary(summary: dict[str, Any]) -> str:
-    """The summary as a readable terminal table: estimates with their 95 % intervals."""
+    """The summary as readable terminal tables, one per measure: estimates with their 95 %
+    intervals, the spread of change, and the differences to the reference group."""
     lines = [
-        f"Who is counted: {summary['population']}; groups: {summary['by']}; adjusted "
-        f"differences are group minus {summary['reference']} (95 % intervals in brackets)."
+        f"Who is counted: {summary['population']}; groups: {summary['by']}; differences "
+        f"are group minus {summary['reference']} (95 % intervals in brackets)."
     ]
-    rows = []
-    for group in summary["groups"]:
-        hd28, pain = group["hd28"], group["pain"]
-        rows.append(
-            {
-                "group": group["group"] + (" (small n)" if group.get("small_n") else ""),
-                "clients": group["n_clients"],
-                "HD28 change": _estimate(hd28["change_mean"], hd28["change_ci"]),
-                "HD28 >=50% responders": _rate(
-                    hd28["responders_50"], hd28["n"], hd28["responder_rate_50_ci"]
-                ),
-                "HD28 adjusted diff": _estimate(
-                    hd28["adjusted_difference"], hd28["adjusted_difference_ci"]
-                ),
-                "pain change": _estimate(pain["change_mean"], pain["change_ci"]),
-                "pain >=30% responders": _rate(
-                    pain["responders_30"], pain["n"], pain["responder_rate_30_ci"]
-                ),
-            }
+    at = summary.get("at")
+    when = ""
+    if at is not None:
+        from practice.analysis.timepoints import parse_time_point
+
+        when = parse_time_point(at).label
+        lines.append(
+            f"'at {when}': each client's report nearest to {summary['at_days']} days after "
+            f"their first session (within {summary['at_window_days']} days); the other "
+            "columns use each client's last available value."
         )
-    if not rows:
+    if not summary["groups"]:
         return lines[0] + "\nNo client has a follow-up score yet."
-    return "\n".join([*lines, pd.DataFrame(rows).to_string(index=False)])
+    for key, level in (("hd28", "50"), ("pain", "30")):
+        rows = [_measure_row(group, key, level, when) for group in summary["groups"]]
+        title = summary["measures"][key]
+        lines += ["", title[0].upper() + title[1:], pd.DataFrame(rows).to_string(index=False)]
+    return "\n".join(lines)
+
+
+def _measure_row(group: dict[str, Any], key: str, level: str, when: str) -> dict[str, object]:
+    """One group's line of a measure's table."""
+    block = group[key]
+    row: dict[str, object] = {
+        "group": group["group"] + (" (small n)" if group.get("small_n") else ""),
+        "clients": group["n_clients"],
+        "n": block["n"],
+        "change": _estimate(block["change_mean"], block["change_ci"]),
+        "SD": _spread(block.get("change_sd")),
+        f">={level}% responders": _rate(
+            block[f"responders_{level}"], block["n"], block[f"responder_rate_{level}_ci"]
+        ),
+        "unadjusted diff": _estimate(
+            block.get("unadjusted_difference"), block.get("unadjusted_difference_ci")
+        ),
+        "adjusted diff": _estimate(block["adjusted_difference"], block["adjusted_difference_ci"]),
+    }
+    if when:
+        row[f"n at {when}"] = block.get("at_n")
+        row[f"change at {when}"] = _estimate(block.get("at_change_mean"), block.get("at_change_ci"))
+    return row
+
+
+def _spread(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
 
 
 def _estimate(value: float | None, interval: list[float] | None) -> str:

@@ -97,6 +97,10 @@ TECHNIQUE_EXPOSURE_SHARE = _env_number("TECHNIQUE_EXPOSURE_SHARE", 0.5)
 # Case-mix adjustment leaves out a numeric covariate missing for more than this share of clients
 # rather than dropping those clients (Headway's rule, docs/metrics.md).
 ADJUSTMENT_MAX_MISSING = 0.20
+# Time points (`summary --at 3m`): a measure's value N weeks or months after the first session is
+# the follow-up report nearest to that day, at most this many days before or after it (Headway's
+# rule, docs/metrics.md).
+TIME_POINT_WINDOW_DAYS = int(_env_number("TIME_POINT_WINDOW_DAYS", 14))
 # Funnel plots (Spiegelhalter 2005, Qual Saf Health Care 14:347): z-scores are winsorised at this
 # fraction in each tail before over-dispersion is estimated.
 FUNNEL_WINSORISE_FRACTION = 0.10

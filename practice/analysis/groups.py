@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
+from scipy import stats
 
 from practice import config
 from practice.analysis._common import (
@@ -47,7 +48,9 @@ GROUP_COLUMNS = [
     "n_series",
     "n",
     "baseline_mean",
+    "baseline_sd",
     "latest_mean",
+    "latest_sd",
     "change_mean",
     "change_sd",
     "change_ci_low",
@@ -60,6 +63,9 @@ GROUP_COLUMNS = [
     "responder_rate_ci_high",
     "reference",
     "is_reference",
+    "unadjusted_difference",
+    "unadjusted_difference_ci_low",
+    "unadjusted_difference_ci_high",
     "adjusted_n",
     "adjusted_difference",
     "adjusted_difference_ci_low",
@@ -107,6 +113,7 @@ def compare_groups(
         ref = resolve_reference(rows, reference)
         adjusted = _ancova(rows, spec, ref, column)
         table = table.join(adjusted.set_index("group"))
+        table = table.join(_unadjusted(table, ref))
     table = table.assign(
         group_by=by_name,
         population=population,
@@ -214,7 +221,9 @@ def _describe(rows: pd.DataFrame, spec: Measure, flag: str | None) -> pd.DataFra
     usable = rows.loc[rows[f"{key}_change"].notna()].groupby("group")
     table["n"] = usable.size().reindex(table.index, fill_value=0)
     table["baseline_mean"] = usable[f"{key}_baseline"].mean()
+    table["baseline_sd"] = usable[f"{key}_baseline"].std(ddof=1)
     table["latest_mean"] = usable[f"{key}_latest"].mean()
+    table["latest_sd"] = usable[f"{key}_latest"].std(ddof=1)
     table["change_mean"] = usable[f"{key}_change"].mean()
     table["change_sd"] = usable[f"{key}_change"].std(ddof=1)
     table["change_ci_low"], table["change_ci_high"] = t_interval(
@@ -238,6 +247,30 @@ def _describe(rows: pd.DataFrame, spec: Measure, flag: str | None) -> pd.DataFra
         table["responders"], table["responder_n"]
     )
     return table
+
+
+def _unadjusted(table: pd.DataFrame, reference: str | None) -> pd.DataFrame:
+    """Group minus reference in mean change, with Welch's 95 % interval (Welch 1947): the
+    plain difference the adjusted one is read beside. The reference itself: 0, no interval."""
+    out = pd.DataFrame(index=table.index, dtype=float)
+    if reference is None or reference not in table.index:
+        return out.assign(
+            unadjusted_difference=np.nan,
+            unadjusted_difference_ci_low=np.nan,
+            unadjusted_difference_ci_high=np.nan,
+        )
+    n, mean, sd = table["n"].astype(float), table["change_mean"], table["change_sd"]
+    n_ref, mean_ref, sd_ref = n[reference], mean[reference], sd[reference]
+    difference = mean - mean_ref
+    part, part_ref = sd**2 / n, sd_ref**2 / n_ref
+    se = np.sqrt(part + part_ref)
+    # Welch-Satterthwaite degrees of freedom; NaN (no interval) when a group has n < 2.
+    df = (part + part_ref) ** 2 / (part**2 / (n - 1) + part_ref**2 / (n_ref - 1))
+    half = stats.t.ppf(0.5 + CONFIDENCE / 2, df.where((n >= 2) & (n_ref >= 2))) * se
+    out["unadjusted_difference"] = difference
+    out["unadjusted_difference_ci_low"] = (difference - half).mask(table.index == reference)
+    out["unadjusted_difference_ci_high"] = (difference + half).mask(table.index == reference)
+    return out
 
 
 def model_frame(

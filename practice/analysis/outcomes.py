@@ -27,6 +27,7 @@ from practice.analysis._common import (
     empty_frame,
     require_frame,
 )
+from practice.analysis.timepoints import TimePoint, parse_time_point
 from practice.columns import SCORE_COLUMNS
 from practice.series import assign_series
 
@@ -117,13 +118,17 @@ def compute_client_outcomes(
     *,
     gap_days: int | None = None,
     as_of: object = None,
+    at: object = None,
 ) -> pd.DataFrame:
     """One row per client and treatment series: who, how many sessions, and every outcome.
 
     `gap_days` recomputes the series with `practice.series.assign_series` (default: the
     `series_number` given, or config.SERIES_GAP_DAYS); `as_of` is the date "ongoing" series
-    are judged against (default: the last session date in `sessions`).
+    are judged against (default: the last session date in `sessions`). `at` (a time point
+    such as "3m" or "12w") makes `<measure>_latest`, and everything derived from it, the value
+    at that time point instead of the last available one (practice.analysis.timepoints).
     """
+    point = parse_time_point(at) if at is not None else None
     _check_inputs(clients, sessions, gap_days)
     if sessions.empty:
         return empty_frame(OUTCOME_COLUMNS)
@@ -137,7 +142,8 @@ def compute_client_outcomes(
     out = out.join(_technique_frame(attended, out["sessions_attended"]))
     first_series = out["series_number"].eq(1)
     measures = [
-        _measure_frame(attended, m, out[f"intake_{m.key}"].where(first_series)) for m in MEASURES
+        _measure_frame(attended, m, out[f"intake_{m.key}"].where(first_series), point)
+        for m in MEASURES
     ]
     out = pd.concat([out, *measures], axis=1)
     out = _add_changes(out)
@@ -361,8 +367,11 @@ def _report_values(attended: pd.DataFrame, measure: Measure) -> pd.Series:
     return values
 
 
-def _measure_frame(attended: pd.DataFrame, measure: Measure, intake: pd.Series) -> pd.DataFrame:
-    """Baseline, latest and (pain, hd28) response timing of one measure, per series."""
+def _measure_frame(
+    attended: pd.DataFrame, measure: Measure, intake: pd.Series, point: TimePoint | None = None
+) -> pd.DataFrame:
+    """Baseline, latest (or the value at `point`) and (pain, hd28) response timing of one
+    measure, per series."""
     key = measure.key
     values = _report_values(attended, measure)
     has = values.notna()
@@ -384,7 +393,7 @@ def _measure_frame(attended: pd.DataFrame, measure: Measure, intake: pd.Series) 
         {
             f"{key}_baseline": baseline,
             f"{key}_baseline_from": source.astype(object).where(baseline.notna()),
-            f"{key}_latest": last["level"],
+            f"{key}_latest": last["level"] if point is None else _level_at(follow, point),
         },
         index=intake.index,
     )
@@ -396,6 +405,15 @@ def _measure_frame(attended: pd.DataFrame, measure: Measure, intake: pd.Series) 
         out[f"{key}_last_report_session"] = last["visit"].astype(float)
         out[f"{key}_last_report_day"] = last["day"].astype(float)
     return out
+
+
+def _level_at(follow: pd.DataFrame, point: TimePoint) -> pd.Series:
+    """Per series, the follow-up level nearest to `point` days after session 1, within
+    config.TIME_POINT_WINDOW_DAYS either side; of two equally near, the earlier."""
+    distance = (follow["day"] - point.days).abs()
+    near = follow.assign(distance=distance).loc[distance <= config.TIME_POINT_WINDOW_DAYS]
+    nearest = near.sort_values(["sk", "distance", "day"], kind="stable").drop_duplicates("sk")
+    return nearest.set_index("sk")["level"]
 
 
 def _window_mean(sk: pd.Series, day: pd.Series, value: pd.Series, window: int) -> pd.Series:

@@ -7,12 +7,19 @@ NaN): {"population", "by", "reference", "groups": [{"group", "n_clients",
 "pain": {... the same with responders_30, responder_rate_30, responder_rate_30_ci}}]}.
 An interval is [low, high] or None. The reference group has adjusted_difference 0 and
 adjusted_difference_ci None.
+
+Added since: top-level "at", "at_days", "at_window_days" (the time point, None without one);
+per measure "baseline_sd", "last_sd", "change_sd", "unadjusted_difference" (group minus
+reference in mean change), "unadjusted_difference_ci", "adjusted_covariates" (the model's
+terms) and the "at_" keys (the same figures at the time point; None without one).
+docs/metrics.md lists every key.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from practice import config
@@ -24,6 +31,7 @@ from practice.analysis._common import (
 from practice.analysis.groups import compare_groups, grouped_rows, resolve_reference
 from practice.analysis.outcomes import compute_client_outcomes
 from practice.analysis.populations import POPULATIONS, select_population
+from practice.analysis.timepoints import parse_time_point
 
 SUMMARY_BY = ("technique", "therapist", "headache_type")
 # The measures of the summary and the responder level each reports.
@@ -39,12 +47,27 @@ def build_summary(
     reference: str | None = None,
     gap_days: int | None = None,
     as_of: object = None,
+    at: object = None,
 ) -> dict[str, Any]:
-    """The summary dict (contract in the module docstring) of groups `by` in `population`."""
+    """The summary dict (contract in the module docstring) of groups `by` in `population`;
+    with `at` ("3m", "12w") each measure is also reported at that time point."""
     require_choice(by, "by", SUMMARY_BY)
     require_choice(population, "population", POPULATIONS)
+    point = parse_time_point(at) if at is not None else None
     outcomes = compute_client_outcomes(clients, sessions, gap_days=gap_days, as_of=as_of)
-    return summarise_outcomes(outcomes, by=by, population=population, reference=reference)
+    at_outcomes = None
+    if point is not None:
+        at_outcomes = compute_client_outcomes(
+            clients, sessions, gap_days=gap_days, as_of=as_of, at=point
+        )
+    return summarise_outcomes(
+        outcomes,
+        by=by,
+        population=population,
+        reference=reference,
+        at=point,
+        at_outcomes=at_outcomes,
+    )
 
 
 def summarise_outcomes(
@@ -53,20 +76,26 @@ def summarise_outcomes(
     by: str = "technique",
     population: str = "all",
     reference: str | None = None,
+    at: object = None,
+    at_outcomes: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """The summary dict from already computed client outcomes."""
+    """The summary dict from already computed client outcomes (and, for a time point `at`,
+    the outcomes computed with `compute_client_outcomes(..., at=at)`)."""
     require_choice(by, "by", SUMMARY_BY)
+    point = parse_time_point(at) if at is not None else None
+    if (point is None) != (at_outcomes is None):
+        raise ValueError("at and at_outcomes go together: give both or neither")
     selected = select_population(outcomes, population)
     rows = grouped_rows(selected, by)
     if rows.empty and reference is not None:
         raise ValueError(f"reference {reference!r} given, but no client is in {population!r}")
     ref = resolve_reference(rows, reference) if not rows.empty else None
-    tables = {
-        key: compare_groups(
-            selected, by=by, measure=key, population=population, reference=ref
-        ).set_index("group")
-        for key in SUMMARY_MEASURES
-    }
+    tables = _tables(selected, by, population, ref)
+    at_tables = (
+        _tables(select_population(at_outcomes, population), by, population, ref)
+        if at_outcomes is not None
+        else None
+    )
     first = tables["hd28"]
     groups = [
         {
@@ -75,7 +104,10 @@ def summarise_outcomes(
             "n_series": first.at[group, "n_series"],
             "small_n": first.at[group, "small_n"],
             "is_reference": group == ref,
-            **{key: _block(tables[key].loc[group], key) for key in SUMMARY_MEASURES},
+            **{
+                key: _block(tables[key].loc[group], key) | _at_block(at_tables, key, group)
+                for key in SUMMARY_MEASURES
+            },
         }
         for group in first.index  # one entry per group, a handful
     ]
@@ -87,9 +119,34 @@ def summarise_outcomes(
         "n_series": len(selected),
         "min_group_n": config.MIN_GROUP_N,
         "measures": {key: MEASURES_BY_KEY[key].label for key in SUMMARY_MEASURES},
+        "at": point.code if point else None,
+        "at_days": point.days if point else None,
+        "at_window_days": config.TIME_POINT_WINDOW_DAYS if point else None,
         "groups": groups,
     }
     return json_ready(summary)
+
+
+def _tables(
+    selected: pd.DataFrame, by: str, population: str, reference: str | None
+) -> dict[str, pd.DataFrame]:
+    """compare_groups of each summary measure, indexed by group. A reference with nobody in
+    `selected` (possible at a time point) gives no differences rather than another reference."""
+    present = reference in set(grouped_rows(selected, by)["group"]) if len(selected) else False
+    tables = {
+        key: compare_groups(
+            selected,
+            by=by,
+            measure=key,
+            population=population,
+            reference=reference if present else None,
+        ).set_index("group")
+        for key in SUMMARY_MEASURES
+    }
+    if not present:
+        for table in tables.values():
+            table[[c for c in table.columns if c.endswith(_DIFFERENCE_PARTS)]] = np.nan
+    return tables
 
 
 def _interval(low: object, high: object) -> list[object] | None:
@@ -98,7 +155,7 @@ def _interval(low: object, high: object) -> list[object] | None:
 
 
 def _block(row: pd.Series, key: str) -> dict[str, object]:
-    """One measure's part of a group entry."""
+    """One measure's part of a group entry (last available values)."""
     level = SUMMARY_MEASURES[key]
     return {
         "n": row["n"],
@@ -117,7 +174,71 @@ def _block(row: pd.Series, key: str) -> dict[str, object]:
         ),
         "adjusted_p_value": row["adjusted_p_value"],
         "adjusted_n": row["adjusted_n"],
+        "baseline_sd": row["baseline_sd"],
+        "last_sd": row["latest_sd"],
+        "change_sd": row["change_sd"],
+        "unadjusted_difference": row["unadjusted_difference"],
+        "unadjusted_difference_ci": _interval(
+            row["unadjusted_difference_ci_low"], row["unadjusted_difference_ci_high"]
+        ),
+        "adjusted_covariates": _covariates(row["covariates"]),
     }
+
+
+def _covariates(terms: object) -> list[str] | None:
+    """The model's terms ("baseline, age_at_intake") as a list; None where no model ran."""
+    if not isinstance(terms, str):
+        return None
+    return [t.strip() for t in terms.split(",") if t.strip()]
+
+
+def _at_block(tables: dict[str, pd.DataFrame] | None, key: str, group: object) -> dict[str, object]:
+    """The `at_` keys of one measure: its figures at the time point (None without one, or
+    where the group has nobody with a value at the time point)."""
+    level = SUMMARY_MEASURES[key]
+    names = _at_names(level)
+    if tables is None or group not in tables[key].index:
+        return dict.fromkeys(names)
+    row = tables[key].loc[group]
+    block = _block(row, key)
+    block["mean"] = block.pop("last_mean")
+    block["sd"] = block.pop("last_sd")
+    return {f"at_{name}": block[name] for name in _AT_KEYS[level]}
+
+
+_DIFFERENCE_PARTS = (
+    "adjusted_difference",
+    "adjusted_difference_ci_low",
+    "adjusted_difference_ci_high",
+    "adjusted_p_value",
+    "unadjusted_difference",
+    "unadjusted_difference_ci_low",
+    "unadjusted_difference_ci_high",
+)
+# The figures reported at a time point, per responder level (prefixed "at_" in the summary).
+_AT_KEYS = {
+    level: [
+        "n",
+        "baseline_mean",
+        "mean",
+        "sd",
+        "change_mean",
+        "change_sd",
+        "change_ci",
+        f"responders_{level}",
+        f"responder_rate_{level}",
+        f"responder_rate_{level}_ci",
+        "unadjusted_difference",
+        "unadjusted_difference_ci",
+        "adjusted_difference",
+        "adjusted_difference_ci",
+    ]
+    for level in SUMMARY_MEASURES.values()
+}
+
+
+def _at_names(level: str) -> list[str]:
+    return [f"at_{name}" for name in _AT_KEYS[level]]
 
 
 def _block_names(level: str) -> list[str]:
@@ -135,6 +256,13 @@ def _block_names(level: str) -> list[str]:
         "adjusted_difference_ci",
         "adjusted_p_value",
         "adjusted_n",
+        "baseline_sd",
+        "last_sd",
+        "change_sd",
+        "unadjusted_difference",
+        "unadjusted_difference_ci",
+        "adjusted_covariates",
+        *_at_names(level),
     ]
 
 
@@ -144,6 +272,7 @@ def summary_columns() -> list[str]:
         "population",
         "by",
         "reference",
+        "at",
         "group",
         "n_clients",
         "n_series",
@@ -167,6 +296,7 @@ def summary_table(summary: dict[str, Any]) -> pd.DataFrame:
             "population": summary["population"],
             "by": summary["by"],
             "reference": summary.get("reference"),
+            "at": summary.get("at"),
             **{
                 k: entry.get(k)
                 for k in ("group", "n_clients", "n_series", "small_n", "is_reference")
@@ -174,7 +304,9 @@ def summary_table(summary: dict[str, Any]) -> pd.DataFrame:
         }
         for key in SUMMARY_MEASURES:
             for name, value in entry[key].items():
-                if isinstance(value, list) or (name.endswith("_ci") and value is None):
+                if name == "adjusted_covariates":  # a list of terms: one cell of text
+                    record[f"{key}_{name}"] = ", ".join(value) if value else None
+                elif isinstance(value, list) or (name.endswith("_ci") and value is None):
                     low, high = value if value is not None else (None, None)
                     record[f"{key}_{name}_low"], record[f"{key}_{name}_high"] = low, high
                 else:
