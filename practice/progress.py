@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from practice import comparisons, config
+from practice.analysis import NOT_JUDGED
 from practice.vocabulary import BASELINE_SOURCES, HEADACHE_TYPES, STATUSES, technique_label
 
 # "C0001 · Fatima Green": what the client picker shows, and searches as the user types.
@@ -295,6 +296,12 @@ def explain_result(key: str, result: str) -> str:
         return "Not recorded in this series."
     if result == NO_FOLLOW_UP:
         return "Only the starting value is known; the change shows once a later score comes in."
+    if result == NOT_JUDGED:
+        return (
+            "Cannot be judged yet: too few clients of the practice have a starting value of "
+            "this measure (or they all have the same one) to tell a change from its usual ups "
+            "and downs."
+        )
     worse = result.endswith("worsening")
     kind = result.removesuffix(" worsening")
     prefix = "Worse" if worse else "Improved"

@@ -229,9 +229,23 @@ def _scoped_frames(
     return access.scope_frames(clients, sessions, user)
 
 
+@st.cache_data(show_spinner="Computing outcomes…", max_entries=2)
+def _practice_outcomes(
+    version: tuple[int, int],
+) -> tuple[pd.DataFrame, analysis.ReferenceValues]:
+    """Every client's outcomes and the practice-wide reference values, once per data version."""
+    return analysis.compute_outcomes_and_reference(*_load_frames(version))
+
+
 @st.cache_data(show_spinner="Computing outcomes…", max_entries=8)
 def _load_outcomes(version: tuple[int, int], user: auth.SignedInUser | None) -> pd.DataFrame:
-    return analysis.compute_client_outcomes(*_scoped_frames(version, user))
+    outcomes, reference = _practice_outcomes(version)
+    if user is None or user.role == "owner":
+        return outcomes
+    # A narrower view is judged against the whole practice: the same client gets the same
+    # labels and alerts for every user allowed to see them (docs/metrics.md).
+    scoped = _scoped_frames(version, user)
+    return analysis.compute_client_outcomes(*scoped, reference=reference)
 
 
 def load_clients() -> pd.DataFrame:

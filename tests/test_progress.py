@@ -239,7 +239,9 @@ def test_change_summary_has_baseline_latest_change_and_label(outcome: pd.Series)
     assert np.isnan(hit6["latest"])
     assert summary.loc["MIDAS", "result"] == "not recorded"
     stress = summary.loc["Stress (0-10)"]
-    assert (stress["latest"], stress["change"], stress["result"]) == (5.0, -1.0, "no clear change")
+    # Only one client has a stress baseline: no spread, so the change cannot be judged (#13).
+    assert (stress["latest"], stress["change"]) == (5.0, -1.0)
+    assert stress["result"] == "not enough data to judge"
 
 
 @pytest.mark.parametrize(
@@ -259,6 +261,10 @@ def test_change_summary_has_baseline_latest_change_and_label(outcome: pd.Series)
          "usual ups and downs."),
         ("sleep_quality", "no clear change",
          "No change bigger than the measure's usual ups and downs."),
+        ("stress", "not enough data to judge",
+         "Cannot be judged yet: too few clients of the practice have a starting value of this "
+         "measure (or they all have the same one) to tell a change from its usual ups and "
+         "downs."),
         ("midas", "no follow-up score yet",
          "Only the starting value is known; the change shows once a later score comes in."),
     ],

@@ -30,8 +30,14 @@ from practice.analysis.groups import (
     adjusted_differences,
     compare_groups,
 )
-from practice.analysis.outcomes import OUTCOME_COLUMNS, compute_client_outcomes
+from practice.analysis.outcomes import (
+    NOT_JUDGED,
+    OUTCOME_COLUMNS,
+    compute_client_outcomes,
+    compute_outcomes_and_reference,
+)
 from practice.analysis.populations import POPULATIONS, select_population
+from practice.analysis.reference import ReferenceValues, compute_reference_values
 from practice.analysis.relief import RELIEF_COLUMNS, immediate_relief
 from practice.analysis.summary import (
     build_summary,
@@ -49,16 +55,20 @@ __all__ = [
     "FUNNEL_COLUMNS",
     "GROUP_COLUMNS",
     "MEASURES_BY_KEY",
+    "NOT_JUDGED",
     "NOT_RECORDED",
     "OUTCOME_COLUMNS",
     "POPULATIONS",
     "RELIEF_COLUMNS",
     "RESPONDER_COLUMNS",
     "TIME_COLUMNS",
+    "ReferenceValues",
     "adjusted_differences",
     "build_summary",
     "compare_groups",
     "compute_client_outcomes",
+    "compute_outcomes_and_reference",
+    "compute_reference_values",
     "estimate_overdispersion",
     "funnel_curve",
     "funnel_data",

@@ -27,6 +27,7 @@ from practice.analysis._common import (
     empty_frame,
     require_frame,
 )
+from practice.analysis.reference import ReferenceValues, baseline_spread, usual_interval
 from practice.analysis.timepoints import TimePoint, parse_time_point
 from practice.columns import SCORE_COLUMNS
 from practice.series import assign_series
@@ -110,6 +111,10 @@ CHANGE_LABELS = (
     "meaningful worsening",
     "reliable worsening",
 )
+# The label of a change that is neither meaningful nor known to be reliable because reliable
+# change cannot be computed (fewer than 2 clients with a baseline, or no spread among them).
+NOT_JUDGED = "not enough data to judge"
+NO_CLEAR_CHANGE = "no clear change"
 
 
 def compute_client_outcomes(
@@ -119,25 +124,59 @@ def compute_client_outcomes(
     gap_days: int | None = None,
     as_of: object = None,
     at: object = None,
+    reference: ReferenceValues | None = None,
 ) -> pd.DataFrame:
     """One row per client and treatment series: who, how many sessions, and every outcome.
 
     `gap_days` recomputes the series with `practice.series.assign_series` (default: the
     `series_number` given, or config.SERIES_GAP_DAYS); `as_of` is the date "ongoing" series
-    are judged against (default: the last session date in `sessions`). `at` (a time point
-    such as "3m" or "12w") makes `<measure>_latest`, and everything derived from it, the value
-    at that time point instead of the last available one (practice.analysis.timepoints).
+    are judged against (default: the reference's, else the last session date in `sessions`).
+    `at` (a time point such as "3m" or "12w") makes `<measure>_latest`, and everything
+    derived from it, the value at that time point instead of the last available one
+    (practice.analysis.timepoints). `reference`: the practice-wide values
+    (`compute_reference_values` on every client) to judge these clients against; pass it
+    whenever `clients` and `sessions` are a part of the practice (one therapist's caseload),
+    so that the labels are the practice's.
+    """
+    return compute_outcomes_and_reference(
+        clients, sessions, gap_days=gap_days, as_of=as_of, at=at, reference=reference
+    )[0]
+
+
+def compute_outcomes_and_reference(
+    clients: pd.DataFrame,
+    sessions: pd.DataFrame,
+    *,
+    gap_days: int | None = None,
+    as_of: object = None,
+    at: object = None,
+    reference: ReferenceValues | None = None,
+) -> tuple[pd.DataFrame, ReferenceValues]:
+    """`compute_client_outcomes` and the reference values it judged against.
+
+    Without `reference` they are computed from the clients given: pass every client of the
+    practice to obtain the practice's reference values.
     """
     point = parse_time_point(at) if at is not None else None
     _check_inputs(clients, sessions, gap_days)
+    if reference is not None and not isinstance(reference, ReferenceValues):
+        raise ValueError(f"reference must be ReferenceValues, got {type(reference).__name__}")
     if sessions.empty:
-        return empty_frame(OUTCOME_COLUMNS)
+        return empty_frame(OUTCOME_COLUMNS), reference or ReferenceValues(None, np.nan)
     gap = config.SERIES_GAP_DAYS if gap_days is None else gap_days
     frame = _prepare_sessions(sessions, gap_days)
     attended = _attended_sessions(frame)
+    if as_of is None and reference is not None and reference.as_of is not None:
+        as_of = reference.as_of
+    when = _as_of(as_of, frame)
+    interval = (
+        reference.usual_interval_days
+        if reference is not None
+        else usual_interval(attended["day"], attended["sk"])
+    )
     out = _series_frame(frame, attended)
     out = out.join(_intake_frame(clients, out["client_id"]))
-    out = out.join(_activity_frame(out, attended, _as_of(as_of, frame), gap))
+    out = out.join(_activity_frame(out, attended, when, gap, interval))
     out = out.join(_therapist_frame(frame, out["sessions_attended"]))
     out = out.join(_technique_frame(attended, out["sessions_attended"]))
     first_series = out["series_number"].eq(1)
@@ -146,9 +185,13 @@ def compute_client_outcomes(
         for m in MEASURES
     ]
     out = pd.concat([out, *measures], axis=1)
-    out = _add_changes(out)
+    if reference is None:
+        baselines = pd.DataFrame({m.key: out[f"{m.key}_baseline"] for m in MEASURES})
+        sds, counts = baseline_spread(out["client_id"], baselines)
+        reference = ReferenceValues(when, interval, sds, counts)
+    out = _add_changes(out, reference)
     out = _add_flags(out)
-    return out.reindex(columns=OUTCOME_COLUMNS).reset_index(drop=True)
+    return out.reindex(columns=OUTCOME_COLUMNS).reset_index(drop=True), reference
 
 
 def _check_inputs(clients: object, sessions: object, gap_days: object) -> None:
@@ -251,13 +294,13 @@ def _intake_frame(clients: pd.DataFrame, client_ids: pd.Series) -> pd.DataFrame:
 
 
 def _activity_frame(
-    out: pd.DataFrame, attended: pd.DataFrame, as_of: pd.Timestamp, gap: int
+    out: pd.DataFrame, attended: pd.DataFrame, as_of: pd.Timestamp, gap: int, practice: float
 ) -> pd.DataFrame:
     """Completer / ongoing / dropout status of each series (rule in docs/metrics.md)."""
     # Usual interval: the series' median days between attended sessions, else the practice's.
     intervals = attended.groupby("sk")["day"].diff()
     usual = intervals.groupby(attended["sk"]).median().reindex(out.index)
-    usual = usual.fillna(intervals.median())
+    usual = usual.fillna(practice)
     # A pause longer than the series gap would start a new series, so the window never exceeds it.
     window = (config.ONGOING_INTERVALS * usual).clip(upper=gap).fillna(gap)
     since_last = (as_of - out["last_session_date"]).dt.days
@@ -443,18 +486,16 @@ def _reached_response(key: str, level: pd.Series, baseline: pd.Series) -> pd.Ser
     return (baseline > 0) & (drop >= config.HD28_RESPONDER_FRACTION * baseline - EPS)
 
 
-def _add_changes(out: pd.DataFrame) -> pd.DataFrame:
+def _add_changes(out: pd.DataFrame, reference: ReferenceValues) -> pd.DataFrame:
     """Change, percent change, reliable change index and change label of every measure."""
     columns: dict[str, pd.Series] = {}
     grades = _midas_grades(out)
-    # Client codes in the order of the sorted client ids (a groupby on the ids, done once).
-    client = pd.factorize(out["client_id"], sort=True)[0]
     for measure in MEASURES:
         key = measure.key
         baseline, latest = out[f"{key}_baseline"], out[f"{key}_latest"]
         change = latest - baseline
         pct = 100 * change / baseline.where(baseline > 0)
-        rci = change / _change_error(client, key, baseline)
+        rci = change / reference.change_error(key)
         reliable = _flag(rci.abs() > config.RELIABLE_CHANGE_Z, rci.notna())
         better, worse = _meaningful(key, change, pct, grades)
         direction = -1.0 if measure.lower_is_better else 1.0
@@ -464,15 +505,6 @@ def _add_changes(out: pd.DataFrame) -> pd.DataFrame:
         columns[f"{key}_reliable"] = reliable
         columns[f"{key}_change_label"] = _change_label(change * direction, reliable, better, worse)
     return out.assign(**columns, **grades)
-
-
-def _change_error(client: np.ndarray, key: str, baseline: pd.Series) -> float:
-    """Jacobson & Truax 1991: SE of a difference = SD_baseline * sqrt(2) * sqrt(1 - r)."""
-    # The practice's own baseline SD, one baseline per client (their earliest series with one).
-    per_client = baseline.groupby(client).first()
-    sd = float(per_client.std(ddof=1)) if per_client.notna().sum() >= 2 else np.nan
-    error = sd * np.sqrt(2) * np.sqrt(1 - config.RELIABILITY[key])
-    return error if error > 0 else np.nan
 
 
 def _midas_grades(out: pd.DataFrame) -> dict[str, pd.Series]:
@@ -524,16 +556,21 @@ def _change_label(
     better: pd.Series | None,
     worse: pd.Series | None,
 ) -> pd.Series:
-    """Plain-language change label; improvement is the change signed so that > 0 is better."""
+    """Plain-language change label; improvement is the change signed so that > 0 is better.
+
+    Where reliable change cannot be computed and the change is not meaningful, the label is
+    NOT_JUDGED, never "no clear change": nobody could check there was none.
+    """
     false = pd.Series(False, index=improvement.index)
     reliable_ = reliable.fillna(False).astype(bool)
     better_ = false if better is None else better.fillna(False).astype(bool)
     worse_ = false if worse is None else worse.fillna(False).astype(bool)
     up, down = reliable_ & (improvement > 0), reliable_ & (improvement < 0)
+    unknown = reliable.isna()
     label = np.select(
-        [better_ & up, better_, up, worse_ & down, worse_, down],
-        list(CHANGE_LABELS),
-        default="no clear change",
+        [better_ & up, better_, up, worse_ & down, worse_, down, unknown],
+        [*CHANGE_LABELS, NOT_JUDGED],
+        default=NO_CLEAR_CHANGE,
     )
     return pd.Series(label, index=improvement.index, dtype=object).where(improvement.notna())
 
