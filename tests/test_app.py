@@ -69,7 +69,7 @@ def test_a_sidebar_filter_changes_the_numbers(sample_frames) -> None:
     assert metrics["Active clients"] == f"{expected.active_clients:,}"
     assert any(f"n = {expected.hd28_responder_rate.n:,}" in c.value for c in at.caption)
     assert expected.hd28_responder_rate.n < outcomes["hd28_responder_50"].notna().sum()
-    assert "headache type: tension_type" in at.caption[0].value
+    assert "headache type: Tension-type headache" in at.caption[0].value
 
 
 def test_charts_are_aggregated_before_they_reach_the_browser(sample_frames) -> None:
