@@ -101,6 +101,10 @@ ADJUSTMENT_MAX_MISSING = 0.20
 # the follow-up report nearest to that day, at most this many days before or after it (Headway's
 # rule, docs/metrics.md).
 TIME_POINT_WINDOW_DAYS = int(_env_number("TIME_POINT_WINDOW_DAYS", 14))
+# The Overview's monthly means of pain and headache days leave out a month with fewer sessions
+# scoring the measure than this: one client's score is not a practice's month (Headway's rule,
+# docs/metrics.md).
+MONTHLY_MIN_SCORES = int(_env_number("MONTHLY_MIN_SCORES", 10))
 # Funnel plots (Spiegelhalter 2005, Qual Saf Health Care 14:347): z-scores are winsorised at this
 # fraction in each tail before over-dispersion is estimated.
 FUNNEL_WINSORISE_FRACTION = 0.10

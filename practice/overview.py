@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from practice import config
 from practice.analysis import CONFIDENCE, select_population, wilson_interval
 from practice.columns import SCORE_COLUMNS
 
@@ -98,11 +99,33 @@ def rate_with_interval(flags: pd.Series) -> Estimate:
     return Estimate(count / n, n, float(low.iloc[0]), float(high.iloc[0]))
 
 
-def monthly_trend(sessions: pd.DataFrame) -> pd.DataFrame:
+def monthly_trend(
+    sessions: pd.DataFrame,
+    *,
+    start: object = None,
+    end: object = None,
+) -> pd.DataFrame:
     """Per calendar month: attended sessions, clients seen, mean pain before the session and
-    mean headache days per 28 days (4 x the weekly count), each with its n."""
+    mean headache days per 28 days (4 x the weekly count), each with its n.
+
+    `complete` says whether the period (`start` to `end`, default the first and last session)
+    covers the whole month: a month cut by the period's start or end is not comparable with a
+    whole one. `pain_pre_enough` and `hd28_enough` say whether the month has at least
+    config.MONTHLY_MIN_SCORES sessions with that score (docs/metrics.md, "Monthly charts").
+    """
     attended = sessions[sessions["status"] == "attended"]
-    columns = ["month", "sessions", "clients", "pain_pre_mean", "pain_pre_n", "hd28_mean", "hd28_n"]
+    columns = [
+        "month",
+        "sessions",
+        "clients",
+        "pain_pre_mean",
+        "pain_pre_n",
+        "hd28_mean",
+        "hd28_n",
+        "complete",
+        "pain_pre_enough",
+        "hd28_enough",
+    ]
     if attended.empty:
         return pd.DataFrame(columns=columns)
     month = attended["session_date"].dt.to_period("M").dt.to_timestamp()
@@ -116,8 +139,14 @@ def monthly_trend(sessions: pd.DataFrame) -> pd.DataFrame:
             "hd28_mean": grouped["hd28"].mean(),
             "hd28_n": grouped["hd28"].count(),
         }
-    )
-    return trend.reset_index()[columns]
+    ).reset_index()
+    first = pd.Timestamp(start) if start is not None else attended["session_date"].min()
+    last = pd.Timestamp(end) if end is not None else attended["session_date"].max()
+    month_end = trend["month"] + pd.offsets.MonthEnd(0)
+    trend["complete"] = (trend["month"] >= first.normalize()) & (month_end <= last.normalize())
+    for measure in ("pain_pre", "hd28"):
+        trend[f"{measure}_enough"] = trend[f"{measure}_n"] >= config.MONTHLY_MIN_SCORES
+    return trend[columns]
 
 
 def change_distribution(

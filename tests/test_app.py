@@ -76,7 +76,7 @@ def test_charts_are_aggregated_before_they_reach_the_browser(sample_frames) -> N
     _, sessions, outcomes = sample_frames
     at = run_page("app.py")
     spec, data = chart_spec_and_data(at, 0)
-    assert spec["encoding"]["y"]["field"] == "sessions"
+    assert spec["layer"][0]["encoding"]["y"]["field"] == "sessions"
     trend = overview.monthly_trend(sessions)
     assert data["sessions"].tolist() == trend["sessions"].tolist()
     _, bands = chart_spec_and_data(at, 2)

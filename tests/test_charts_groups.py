@@ -85,7 +85,7 @@ def test_change_forest_chart_has_a_zero_rule_intervals_and_grey_small_groups() -
     tips = {t["field"] for t in points["encoding"]["tooltip"]}
     assert {"label", "n_clients", "n", "change_mean", "change_ci_low", "change_ci_high"} <= tips
     assert chart_spec["title"]["text"] == "Average change in headache days per 28 days"
-    assert "grey = too few clients" in chart_spec["title"]["subtitle"]
+    assert "grey = too few clients" in " ".join(chart_spec["title"]["subtitle"])
     assert chart_spec["height"] == 120
     assert chart_spec["autosize"] == {"type": "fit-x", "contains": "padding"}
 
@@ -102,7 +102,7 @@ def test_responder_rate_chart_is_a_percent_scale_without_a_zero_rule() -> None:
     assert bars["encoding"]["x"]["axis"] == {"format": ".0%"}
     assert bars["encoding"]["x2"] == {"field": "responder_rate_ci_high"}
     assert points["encoding"]["x"]["field"] == "responder_rate"
-    assert "headache days down by at least 50 %" in chart_spec["title"]["subtitle"]
+    assert "headache days down by at least 50 %" in " ".join(chart_spec["title"]["subtitle"])
 
 
 def test_adjusted_difference_chart_names_the_reference_and_keeps_it_at_zero() -> None:
@@ -223,7 +223,7 @@ def test_funnel_chart_has_limit_curves_a_target_and_grey_unjudged_points(
             funnel_points(), funnel_limits(), value_title="Responder rate", percent=percent
         )
     )
-    lines, target, dots, names = chart_spec["layer"]
+    lines, target, dots, names, _names_below = chart_spec["layer"]
     limits = layer_data(chart_spec, lines)
     assert len(limits) == 12  # four lines over three values of n
     assert sorted(limits["line"].unique()) == ["lower_95", "lower_998", "upper_95", "upper_998"]

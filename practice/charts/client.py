@@ -12,13 +12,14 @@ import altair as alt
 import pandas as pd
 
 from practice import config
-from practice.charts.style import GOOD, MUTED, NEUTRAL, technique_colors
+from practice.charts.style import GOOD, MUTED, NEUTRAL, subtitle_lines, technique_colors
 from practice.progress import WELLBEING_MEASURES, pain_target
 
 PAIN_COLORS = alt.Scale(domain=["Before session", "After session"], range=[NEUTRAL, "#f28e2b"])
 BASELINE_COLOR = "#616161"
-# Vega's own multi-scale date labels ("Aug", "15", "2026"); the tooltip gives the full date.
-DATE_AXIS = alt.Axis(labelAngle=0)
+# Every tick names its month ("15 Aug"): Vega's own multi-scale labels give a bare "15" between
+# month ticks. Labels that would collide are dropped; the tooltip gives the full date.
+DATE_AXIS = alt.Axis(labelAngle=0, format="%-d %b", labelOverlap=True)
 # Streamlit fits a stretched chart's *total* height (title, legend and axes included) into
 # `height` unless the spec says otherwise; fitting only the width keeps the plot readable.
 FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
@@ -28,7 +29,8 @@ WIDTH = 720
 
 def _title(title: str, subtitle: str | list[str]) -> alt.TitleParams:
     """The same title layout as `style.titled`, for layered and faceted charts."""
-    return alt.TitleParams(text=title, subtitle=subtitle, anchor="start")
+    # A full-width chart (WIDTH px) holds about 100 characters a line.
+    return alt.TitleParams(text=title, subtitle=subtitle_lines(subtitle, 100), anchor="start")
 
 
 def _level_rule(value: float, label: str, color: str, *, dashed: bool = False) -> alt.LayerChart:

@@ -274,6 +274,10 @@ def time_to_response_chart(
     )
 
 
+# Pixels between a therapist's dot and their name, above or below it.
+NAME_OFFSET = 6
+
+
 def funnel_chart(
     points: pd.DataFrame,
     curve: pd.DataFrame,
@@ -336,9 +340,25 @@ def funnel_chart(
             ),
         )
     )
-    names = dots.mark_text(align="left", dx=9, fontSize=11).encode(text="group:N")
+    # A name beside its dot would sit on the practice line when the dot is near it: names go
+    # above dots on or above the line and below dots under it, away from the line.
+    above = "datum.value >= datum.target"
+    names_above = (
+        dots.mark_text(align="left", baseline="bottom", dx=6, dy=-NAME_OFFSET, fontSize=11)
+        .encode(text="group:N")
+        .transform_filter(above)
+    )
+    names_below = (
+        dots.mark_text(align="left", baseline="top", dx=6, dy=NAME_OFFSET, fontSize=11)
+        .encode(text="group:N")
+        .transform_filter(f"!({above})")
+    )
     return _titled(
-        alt.LayerChart(layer=[lines, target, dots, names], height=420, autosize=FIT_WIDTH),
+        alt.LayerChart(
+            layer=[lines, target, dots, names_above, names_below],
+            height=420,
+            autosize=FIT_WIDTH,
+        ),
         "Funnel plot",
         "Each dot is a therapist. Solid line: practice target; dashed: 95 % limits; "
         "outer lines: 99.8 % limits. Grey dots: too few clients to judge.",

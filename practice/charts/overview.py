@@ -5,62 +5,100 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from practice import config
 from practice.charts.style import GOOD, MUTED, NEUTRAL, titled
 
+WHOLE_MONTH = "whole month"
+PART_MONTH = "part of the month"
 OUTCOME_LABELS = {
     "pain_pre_mean": "Pain before the session (0-10)",
     "hd28_mean": "Headache days per 28 days",
 }
 
 
-def monthly_sessions_chart(trend: pd.DataFrame) -> alt.Chart:
-    """Attended sessions per month, with clients seen in the tooltip."""
-    chart = (
-        alt.Chart(trend)
-        .mark_bar(color=NEUTRAL)
+# Month names on a band (ordinal) axis: one label per bar, never a tick at a bar's edge that
+# reads as the next month, and no shift by the browser's time zone.
+MONTH_FORMAT = "%b %Y"
+
+
+def _month_axis(trend: pd.DataFrame) -> tuple[pd.DataFrame, alt.X]:
+    """`trend` with a `month_label` ("Sep 2026") and the x encoding that keeps months in order."""
+    labelled = trend.assign(month_label=pd.to_datetime(trend["month"]).dt.strftime(MONTH_FORMAT))
+    x = alt.X(
+        "month_label:O",
+        title="Month",
+        sort=labelled["month_label"].tolist(),
+        axis=alt.Axis(labelAngle=-45),
+    )
+    return labelled, x
+
+
+def monthly_sessions_chart(trend: pd.DataFrame) -> alt.LayerChart:
+    """Attended sessions per month, each bar labelled with its count; months the period does
+    not cover completely are greyed (a part month is not a drop)."""
+    data, x = _month_axis(trend)
+    data["month_kind"] = data["complete"].map({True: WHOLE_MONTH, False: PART_MONTH})
+    bars = (
+        alt.Chart(data)
+        .mark_bar()
         .encode(
-            x=alt.X("month:T", title="Month", timeUnit="yearmonth"),
+            x=x,
             y=alt.Y("sessions:Q", title="Attended sessions"),
+            color=alt.Color(
+                "month_kind:N",
+                title=None,
+                scale=alt.Scale(domain=[WHOLE_MONTH, PART_MONTH], range=[NEUTRAL, MUTED]),
+                legend=alt.Legend(orient="bottom"),
+            ),
             tooltip=[
-                alt.Tooltip("month:T", title="Month", format="%B %Y"),
+                alt.Tooltip("month_label:O", title="Month"),
                 alt.Tooltip("sessions:Q", title="Sessions"),
                 alt.Tooltip("clients:Q", title="Clients seen"),
+                alt.Tooltip("month_kind:N", title="Period"),
             ],
         )
+    )
+    counts = bars.mark_text(baseline="bottom", dy=-2, fontSize=9, color=MUTED).encode(
+        text="sessions:Q", color=alt.value(MUTED)
     )
     return titled(
-        chart.properties(height=220),
+        alt.LayerChart(layer=[bars, counts]).properties(height=220),
         "Sessions per month",
-        "Attended sessions only; no-shows and cancellations are not counted.",
+        "Attended sessions only; no-shows and cancellations are not counted. Grey: a month "
+        "the period covers only in part.",
     )
 
 
-def monthly_outcomes_chart(trend: pd.DataFrame) -> alt.Chart:
-    """Mean pain before the session and mean headache days per 28 days, month by month."""
-    long = trend.melt(
-        id_vars=["month"], value_vars=list(OUTCOME_LABELS), var_name="measure", value_name="mean"
+def monthly_outcomes_chart(trend: pd.DataFrame) -> alt.FacetChart:
+    """Mean pain before the session and mean headache days per 28 days, month by month, with
+    each month's n; months with fewer than config.MONTHLY_MIN_SCORES scores are left out."""
+    labelled, x = _month_axis(trend)
+    long = labelled.melt(
+        id_vars=["month_label"],
+        value_vars=list(OUTCOME_LABELS),
+        var_name="measure",
+        value_name="mean",
     )
-    counts = trend.melt(
-        id_vars=["month"], value_vars=["pain_pre_n", "hd28_n"], var_name="measure_n", value_name="n"
-    )
-    long["n"] = counts["n"].to_numpy()
+    parts = {"n": "_n", "enough": "_enough"}
+    for name, suffix in parts.items():
+        wide = labelled[[f"{key.removesuffix('_mean')}{suffix}" for key in OUTCOME_LABELS]]
+        long[name] = wide.to_numpy().T.reshape(-1)
+    left_out = long.loc[~long["enough"].astype(bool) & long["n"].gt(0)]
+    long = long.loc[long["enough"].astype(bool)]
     long["measure"] = long["measure"].map(OUTCOME_LABELS)
-    chart = (
-        alt.Chart(long)
-        .mark_line(point=True, color=NEUTRAL)
-        .encode(
-            x=alt.X("month:T", title="Month", timeUnit="yearmonth"),
-            y=alt.Y("mean:Q", title=None, scale=alt.Scale(zero=True)),
-            tooltip=[
-                alt.Tooltip("month:T", title="Month", format="%B %Y"),
-                alt.Tooltip("measure:N", title="Measure"),
-                alt.Tooltip("mean:Q", title="Mean", format=".1f"),
-                alt.Tooltip("n:Q", title="Sessions with a score"),
-            ],
-        )
-        .properties(height=130, width=380)  # a faceted chart cannot take the container width
+    base = alt.Chart().encode(x=x, y=alt.Y("mean:Q", title=None, scale=alt.Scale(zero=True)))
+    line = base.mark_line(point=True, color=NEUTRAL).encode(
+        tooltip=[
+            alt.Tooltip("month_label:O", title="Month"),
+            alt.Tooltip("measure:N", title="Measure"),
+            alt.Tooltip("mean:Q", title="Mean", format=".1f"),
+            alt.Tooltip("n:Q", title="Sessions with a score"),
+        ]
     )
-    faceted = chart.facet(
+    counts = base.mark_text(baseline="bottom", dy=-6, fontSize=9, color=MUTED).encode(text="n:Q")
+    # A faceted chart cannot take the container width: it is drawn at a fixed width.
+    layered = alt.layer(line, counts, data=long).properties(height=130, width=380)
+    faceted = layered.facet(
         row=alt.Row(
             "measure:N",
             title=None,
@@ -68,13 +106,24 @@ def monthly_outcomes_chart(trend: pd.DataFrame) -> alt.Chart:
                 labelAngle=0, labelOrient="top", labelAnchor="start", labelFontWeight="bold"
             ),
         )
-    )
-    faceted = faceted.resolve_scale(y="independent")
+    ).resolve_scale(y="independent")
     return titled(
         faceted,
         "How clients arrive at their sessions, month by month",
-        "Means over all sessions of the month (lower is better). New clients "
-        "joining raise them; this is a trend, not one client's progress.",
+        "Means over all sessions of the month (lower is better); the small numbers are the "
+        "sessions with a score. New clients joining raise the means: this is a trend, not one "
+        f"client's progress. {_left_out_text(left_out)}",
+    )
+
+
+def _left_out_text(left_out: pd.DataFrame) -> str:
+    """Which months the outcome means leave out, in words."""
+    if left_out.empty:
+        return ""
+    months = list(dict.fromkeys(left_out["month_label"]))
+    return (
+        f"Left out: {', '.join(months)} (fewer than {config.MONTHLY_MIN_SCORES} sessions "
+        "with a score)."
     )
 
 

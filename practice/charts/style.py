@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 from typing import TypeVar
 
@@ -55,8 +56,22 @@ def therapist_colors(names: Iterable[str]) -> alt.Scale:
     return alt.Scale(domain=domain, range=[PALETTE[i % len(PALETTE)] for i in range(len(domain))])
 
 
+# Vega never wraps a title: a longer subtitle line is cut at the chart's edge. Lines of at most
+# this many characters fit a half-width chart at 1440 px and the faceted monthly chart.
+SUBTITLE_LINE_CHARS = 60
+
+
+def subtitle_lines(subtitle: str | list[str], width: int = SUBTITLE_LINE_CHARS) -> list[str]:
+    """`subtitle` broken into lines of at most `width` characters (Vega draws each list item
+    on its own line and cuts, rather than wraps, a long one)."""
+    lines = [subtitle] if isinstance(subtitle, str) else subtitle
+    return [part for line in lines for part in textwrap.wrap(line, width) or [""]]
+
+
 def titled(chart: ChartT, title: str, subtitle: str | None = None) -> ChartT:
-    """Give a chart its title and a one-line plain-language subtitle."""
+    """Give a chart its title and a short plain-language subtitle (wrapped, never cut)."""
     if subtitle:
-        return chart.properties(title=alt.TitleParams(title, subtitle=subtitle, anchor="start"))
+        return chart.properties(
+            title=alt.TitleParams(title, subtitle=subtitle_lines(subtitle), anchor="start")
+        )
     return chart.properties(title=alt.TitleParams(title, anchor="start"))
