@@ -19,7 +19,13 @@ from practice.backup import add_backup_command
 from practice.bootstrap import open_database
 from practice.exports import table_csv
 from practice.formatting import counts_text, plain_table
-from practice.importing import ImportRejected, UndoRefused, describe_problems, import_files
+from practice.importing import (
+    KINDS,
+    ImportRejected,
+    UndoRefused,
+    describe_problems,
+    import_files,
+)
 from practice.queries import fetch_clients, fetch_imports, fetch_sessions
 from practice.users_cli import add_users_command
 
@@ -101,6 +107,13 @@ def _add_import(commands: argparse._SubParsersAction) -> None:
         default=[],
         metavar="HEADER=COLUMN",
         help="map a file header to a Headway column (COLUMN empty: ignore it)",
+    )
+    parser.add_argument(
+        "--kind",
+        choices=KINDS,
+        default="auto",
+        help="auto: a headache diary is told from a session export by its columns; diary or "
+        "sessions: read every file as that kind",
     )
     parser.add_argument(
         "--dry-run", action="store_true", help="check and count what would change, write nothing"
@@ -230,6 +243,7 @@ def run_import(args: argparse.Namespace) -> int:
             date_order=args.date_order,
             source="cli",
             dry_run=args.dry_run,
+            kind=args.kind,
         )
     except db.DatabaseBusy as busy:
         print(f"import not started: {busy}", file=sys.stderr)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Kind = Literal["text", "date", "number", "coded", "list"]
-Part = Literal["intake", "session"]
+Part = Literal["intake", "session", "diary"]
 
 
 @dataclass(frozen=True)
@@ -303,3 +303,71 @@ SCORE_COLUMNS = (
     "stress",
     "sleep_quality",
 )
+
+# --- headache diary ---------------------------------------------------------------------------
+# A diary export has one row per client and day. Its own words differ from a session export's:
+# there `headache` is the yes/no of the day (in a session file it is the headache type), `date`
+# is the diary day and `id` is the client. Diary files are mapped with these columns only
+# (practice.importing.diary decides which kind a file is); docs/csv-format.md documents them.
+_CLIENT_ID = COLUMNS[0]
+DIARY_COLUMNS: tuple[Column, ...] = (
+    Column("client_id", "diary", "text", synonyms=("id", *_CLIENT_ID.synonyms)),
+    Column(
+        "diary_date",
+        "diary",
+        "date",
+        synonyms=("date", "day", "diary date", "entry date", "log date", "calendar day"),
+    ),
+    Column(
+        "headache",
+        "diary",
+        "coded",
+        synonyms=(
+            "headache day",
+            "headache today",
+            "had headache",
+            "any headache",
+            "migraine day",
+            "headache yes no",
+        ),
+    ),
+    Column(
+        "severity",
+        "diary",
+        "number",
+        0,
+        3,
+        whole=True,
+        synonyms=("intensity", "headache severity", "headache intensity", "severity 0 3"),
+    ),
+    Column(
+        "pain",
+        "diary",
+        "number",
+        0,
+        10,
+        synonyms=("pain score", "pain level", "pain 0 10", "pain intensity", "nrs"),
+    ),
+    Column(
+        "medication",
+        "diary",
+        "number",
+        0,
+        50,
+        synonyms=(
+            "acute medication",
+            "medication taken",
+            "medication today",
+            "meds",
+            "painkillers",
+            "doses",
+            "medication count",
+            "rescue medication",
+        ),
+    ),
+    Column("notes", "diary", "text", synonyms=("note", "comments", "comment", "diary notes")),
+)
+DIARY_COLUMNS_BY_NAME: dict[str, Column] = {column.name: column for column in DIARY_COLUMNS}
+# A diary needs the client and the day, and says how the day was in at least one of these.
+REQUIRED_DIARY_COLUMNS = ("client_id", "diary_date")
+DIARY_DAY_COLUMNS = ("headache", "severity", "pain")

@@ -45,6 +45,9 @@ class Import(Base):
     sessions_added: Mapped[int] = mapped_column(Integer, default=0)
     sessions_updated: Mapped[int] = mapped_column(Integer, default=0)
     sessions_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    diary_days_added: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    diary_days_updated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    diary_days_unchanged: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     notices: Mapped[str | None] = mapped_column(Text)
     undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
@@ -145,6 +148,31 @@ class Session(Base):
     self_care: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
     techniques: Mapped[str] = mapped_column(Text, default="")  # ';'-joined keys, as imported
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))
+    updated_import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))
+
+
+class DiaryDay(Base):
+    """One day of a client's headache diary: whether they had a headache, how bad, medication.
+
+    Kept apart from sessions (a diary is the client's own daily record, not an appointment);
+    one row per client and day.
+    """
+
+    __tablename__ = "diary_days"
+    __table_args__ = (
+        UniqueConstraint("client_id", "diary_date", name="uq_diary_day"),
+        Index("ix_diary_days_import", "import_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    diary_date: Mapped[dt.date] = mapped_column(Date)
+    headache: Mapped[bool] = mapped_column()  # a headache day (given, or severity/pain > 0)
+    severity: Mapped[float | None] = mapped_column(Float)  # 0-3, as in the IHS diaries
+    pain: Mapped[float | None] = mapped_column(Float)  # 0-10
+    medication: Mapped[float | None] = mapped_column(Float)  # doses taken (yes = 1, no = 0)
+    notes: Mapped[str | None] = mapped_column(Text)
     import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))
     updated_import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))
 

@@ -13,7 +13,8 @@ from sqlalchemy import Engine
 
 from practice.importing.batch import PreparedBatch, prepare_batch
 from practice.importing.dates import DateOrder
-from practice.importing.problems import ImportRejected, describe_problems
+from practice.importing.diary import KINDS, detect_kind, prepare_diary, write_diary
+from practice.importing.problems import ImportRejected, Problem, describe_problems, problems_frame
 from practice.importing.undo import UndoRefused, undo_import
 from practice.importing.writing import ImportResult, write_batch
 
@@ -26,10 +27,36 @@ def import_files(
     date_order: DateOrder | None = None,
     source: str = "cli",
     dry_run: bool = False,
+    kind: str = "auto",
 ) -> ImportResult:
-    """Check every file, then write them all in one transaction or raise ImportRejected."""
+    """Check every file, then write them all in one transaction or raise ImportRejected.
+
+    `kind` "auto" tells a headache diary from a session export by its columns; "diary" or
+    "sessions" forces one. Diary files are imported on their own (practice.importing.diary).
+    """
+    kinds = {name: detect_kind(data, kind) for name, data in files}
+    if "diary" in kinds.values():
+        if set(kinds.values()) != {"diary"}:
+            raise ImportRejected(problems_frame(_mixed_kinds(kinds)))
+        diary = prepare_diary(files, mapping=mapping, date_order=date_order)
+        return write_diary(engine, diary, source=source, dry_run=dry_run)
     batch = prepare_batch(files, mapping=mapping, date_order=date_order)
     return write_batch(engine, batch, source=source, dry_run=dry_run)
+
+
+def _mixed_kinds(kinds: Mapping[str, str]) -> list[Problem]:
+    sessions = ", ".join(name for name, k in kinds.items() if k != "diary")
+    return [
+        Problem(
+            name,
+            None,
+            None,
+            "error",
+            f"is a headache diary, imported on its own: import {sessions} first, then the diary",
+        )
+        for name, k in kinds.items()
+        if k == "diary"
+    ]
 
 
 def import_paths(engine: Engine, paths: Sequence[Path], **options: object) -> ImportResult:
@@ -39,6 +66,7 @@ def import_paths(engine: Engine, paths: Sequence[Path], **options: object) -> Im
 
 
 __all__ = [
+    "KINDS",
     "DateOrder",
     "ImportRejected",
     "ImportResult",

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from practice.columns import COLUMNS, COLUMNS_BY_NAME
+from practice.columns import COLUMNS, COLUMNS_BY_NAME, DIARY_COLUMNS, Column
 from practice.importing.problems import Problem
 from practice.vocabulary import normalise_label
 
@@ -23,17 +23,21 @@ def header_key(text: str) -> str:
     return normalise_label(text).replace(" ", "")
 
 
-def _synonym_lookup() -> dict[str, str]:
+def _synonym_lookup(columns: tuple[Column, ...]) -> dict[str, str]:
     lookup: dict[str, str] = {}
-    for column in COLUMNS:
+    for column in columns:
         lookup[header_key(column.name)] = column.name
-    for column in COLUMNS:
+    for column in columns:
         for synonym in column.synonyms:
             lookup.setdefault(header_key(synonym), column.name)
     return lookup
 
 
-SYNONYMS = _synonym_lookup()
+SYNONYMS = _synonym_lookup(COLUMNS)
+# A diary file is mapped with the diary's own columns (`headache` is the day's yes/no there).
+DIARY_SYNONYMS = _synonym_lookup(DIARY_COLUMNS)
+_KNOWN = {"sessions": COLUMNS_BY_NAME, "diary": {c.name: c for c in DIARY_COLUMNS}}
+_LOOKUPS = {"sessions": SYNONYMS, "diary": DIARY_SYNONYMS}
 
 
 @dataclass(frozen=True)
@@ -56,13 +60,19 @@ class ColumnMapping:
 
 
 def map_columns(
-    file: str, headers: list[str], explicit: Mapping[str, str] | None = None
+    file: str,
+    headers: list[str],
+    explicit: Mapping[str, str] | None = None,
+    *,
+    kind: str = "sessions",
 ) -> ColumnMapping:
     """Match each header to a canonical column; report unknown, duplicate and clashing ones.
 
     An explicit mapping wins: a header it maps takes that column, and any other header that
-    would have matched the same column is ignored.
+    would have matched the same column is ignored. `kind` is "sessions" (intake and session
+    columns) or "diary" (the headache diary's columns).
     """
+    synonyms, known = _LOOKUPS[kind], _KNOWN[kind]
     explicit_keys = {header_key(k): v for k, v in (explicit or {}).items()}
     chosen = {v for v in explicit_keys.values() if v}
     problems: list[Problem] = []
@@ -77,9 +87,9 @@ def map_columns(
             continue
         key = header_key(header)
         if key in explicit_keys:
-            canonical = _explicit_target(file, header, explicit_keys[key], problems)
+            canonical = _explicit_target(file, header, explicit_keys[key], problems, known)
         else:
-            canonical = SYNONYMS.get(key)
+            canonical = synonyms.get(key)
             if canonical in chosen:
                 canonical = None  # the mapping chose another header for this column
         if canonical is None:
@@ -103,10 +113,12 @@ def map_columns(
     return ColumnMapping(file, to_header, tuple(ignored), tuple(problems))
 
 
-def _explicit_target(file: str, header: str, target: str, problems: list[Problem]) -> str | None:
+def _explicit_target(
+    file: str, header: str, target: str, problems: list[Problem], known: Mapping[str, Column]
+) -> str | None:
     if not target:
         return None
-    if target not in COLUMNS_BY_NAME:
+    if target not in known:
         problems.append(
             Problem(
                 file, 1, header, "error", f"the column mapping names an unknown column {target!r}"

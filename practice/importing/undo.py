@@ -42,6 +42,9 @@ def undo_import(engine: Engine, import_id: int) -> dict[str, int]:
         restored_sessions = _restore(conn, priors, "sessions")
         db.delete_ids(conn, "session_techniques", added_sessions["id"].tolist(), "session_id")
         db.delete_ids(conn, "sessions", added_sessions["id"].tolist())
+        added_days = _ids(conn, "SELECT id FROM diary_days WHERE import_id = :i", import_id)
+        db.delete_ids(conn, "diary_days", added_days["id"].tolist())
+        restored_days = _restore(conn, priors, "diary_days")
         added_clients = _ids(conn, "SELECT id FROM clients WHERE import_id = :i", import_id)
         db.delete_ids(conn, "treatment_series", added_clients["id"].tolist(), "client_id")
         db.delete_ids(conn, "clients", added_clients["id"].tolist())
@@ -59,12 +62,15 @@ def undo_import(engine: Engine, import_id: int) -> dict[str, int]:
             text("UPDATE imports SET status = 'undone', undone_at = :now WHERE id = :i"),
             {"now": dt.datetime.now(dt.UTC).replace(tzinfo=None), "i": import_id},
         )
-    return {
+    done = {
         "sessions_removed": len(added_sessions),
         "sessions_restored": restored_sessions,
         "clients_removed": len(added_clients),
         "clients_restored": restored_clients,
     }
+    if len(added_days) or restored_days:  # a diary import
+        done |= {"diary_days_removed": len(added_days), "diary_days_restored": restored_days}
+    return done
 
 
 def _check_undoable(conn: Connection, import_id: int) -> None:
@@ -93,7 +99,7 @@ def _restore(conn: Connection, priors: pd.DataFrame, table: str) -> int:
         return 0
     values = pd.DataFrame([_loads(p) for p in rows["prior"]])
     values.insert(0, "id", rows["row_id"].astype("int64").to_numpy())
-    for column in ("intake_date", "session_date"):
+    for column in ("intake_date", "session_date", "diary_date"):
         if column in values:
             values[column] = pd.to_datetime(values[column])
     # Every prior of one import and table holds the same columns (all those the import gave),

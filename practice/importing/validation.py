@@ -8,7 +8,7 @@ mistakes reports all of them at once.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,11 +105,15 @@ def _missing_columns(mapping: ColumnMapping, has_sessions: bool) -> list[str]:
 
 
 def _resolve_date_order(
-    file: str, cells: pd.DataFrame, mapping: ColumnMapping, override: DateOrder | None
+    file: str,
+    cells: pd.DataFrame,
+    mapping: ColumnMapping,
+    override: DateOrder | None,
+    columns: Mapping[str, Column] = COLUMNS_BY_NAME,
 ) -> tuple[DateOrder | None, list[Problem]]:
     if override is not None:
         return override, []
-    date_columns = {c: cells[c] for c in cells if COLUMNS_BY_NAME[c].kind == "date"}
+    date_columns = {c: cells[c] for c in cells if columns[c].kind == "date"}
     try:
         return infer_date_order(date_columns), []
     except AmbiguousDateOrder as exc:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -45,10 +47,20 @@ class ImportResult:
     sessions_unchanged: int = 0
     dry_run: bool = False
     problems: pd.DataFrame = field(default_factory=lambda: problems_frame([]))
+    kind: str = "sessions"  # or "diary" (practice.importing.diary)
+    diary_days_added: int = 0
+    diary_days_updated: int = 0
+    diary_days_unchanged: int = 0
 
     def summary(self) -> str:
         """One line for the command line and the upload page."""
         verb = "would import" if self.dry_run else "imported"
+        if self.kind == "diary":
+            return (
+                f"{verb} {self.rows_read} diary row(s) from {len(self.files)} file(s): "
+                f"diary days {self.diary_days_added} added, {self.diary_days_updated} updated, "
+                f"{self.diary_days_unchanged} unchanged"
+            )
         return (
             f"{verb} {self.rows_read} row(s) from {len(self.files)} file(s): "
             f"clients {self.clients_added} added, {self.clients_updated} updated; "
@@ -66,12 +78,31 @@ def write_batch(
     engine: Engine, batch: PreparedBatch, *, source: str = "cli", dry_run: bool = False
 ) -> ImportResult:
     """Merge `batch` into the database in one transaction; raise ImportRejected on any error."""
+    return write_checked(
+        engine,
+        lambda conn: concat_problems([batch.problems, check_against_database(conn, batch)]),
+        lambda conn: _merge(conn, batch, source, dry_run),
+        dry_run=dry_run,
+    )
+
+
+def write_checked(
+    engine: Engine,
+    problems_of: Callable[[Connection], pd.DataFrame],
+    merge: Callable[[Connection], ImportResult],
+    *,
+    dry_run: bool,
+) -> ImportResult:
+    """In one import transaction: refuse on any error `problems_of` finds, else `merge`.
+
+    A dry run merges and then rolls back, so that its counts are the real ones.
+    """
     try:
         with db.import_transaction(engine) as conn:
-            problems = concat_problems([batch.problems, check_against_database(conn, batch)])
+            problems = problems_of(conn)
             if (problems["severity"] == "error").any():
                 raise ImportRejected(problems)
-            result = _merge(conn, batch, source, dry_run)
+            result = merge(conn)
             if dry_run:
                 raise _DryRunDone(result)  # leaving the block by an exception rolls back
     except _DryRunDone as done:
@@ -131,7 +162,18 @@ def check_against_database(conn: Connection, batch: PreparedBatch) -> pd.DataFra
 
 
 # --- imports table --------------------------------------------------------------------------
-def _insert_import(conn: Connection, import_id: int, batch: PreparedBatch, source: str) -> None:
+class ImportedFiles(Protocol):
+    """What the imports table records of any batch (sessions or diary)."""
+
+    @property
+    def files(self) -> tuple[str, ...]: ...
+    @property
+    def content_hash(self) -> str: ...
+    @property
+    def rows_read(self) -> int: ...
+
+
+def _insert_import(conn: Connection, import_id: int, batch: ImportedFiles, source: str) -> None:
     conn.execute(
         text(
             "INSERT INTO imports (id, source, file_names, content_hash, started_at, status, "
@@ -157,6 +199,7 @@ def _finish_import(conn: Connection, import_id: int, result: ImportResult) -> No
         text(
             "UPDATE imports SET finished_at = :now, clients_added = :ca, clients_updated = :cu, "
             "sessions_added = :sa, sessions_updated = :su, sessions_unchanged = :sn, "
+            "diary_days_added = :da, diary_days_updated = :du, diary_days_unchanged = :dn, "
             "notices = :notices WHERE id = :id"
         ),
         {
@@ -166,6 +209,9 @@ def _finish_import(conn: Connection, import_id: int, result: ImportResult) -> No
             "sa": result.sessions_added,
             "su": result.sessions_updated,
             "sn": result.sessions_unchanged,
+            "da": result.diary_days_added,
+            "du": result.diary_days_updated,
+            "dn": result.diary_days_unchanged,
             "notices": notices,
             "id": import_id,
         },
@@ -527,4 +573,5 @@ __all__ = [
     "technique_links",
     "to_db_values",
     "write_batch",
+    "write_checked",
 ]
