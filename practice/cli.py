@@ -169,7 +169,8 @@ def _add_summary(commands: argparse._SubParsersAction) -> None:
         "--reference",
         metavar="GROUP",
         default=None,
-        help="group the adjusted differences compare against (default: the largest group)",
+        help="group the differences compare against: its name as the tables show it, its "
+        "key or any spelling the import accepts, e.g. 'usual care' (default: the largest group)",
     )
     parser.add_argument(
         "--at",
@@ -404,10 +405,12 @@ def _parse_date(text: str, option: str) -> dt.date:
 def format_summary(summary: dict[str, Any]) -> str:
     """The summary as readable terminal tables, one per measure: estimates with their 95 %
     intervals, the spread of change, and the differences to the reference group."""
-    lines = [
-        f"Who is counted: {summary['population']}; groups: {summary['by']}; differences "
-        f"are group minus {summary['reference']} (95 % intervals in brackets)."
-    ]
+    counted = f"Who is counted: {summary['population']}; groups: {summary['by']}"
+    if not summary["groups"]:
+        reason = summary.get("empty_reason") or "no series has a follow-up score"
+        return f"{counted}.\nNo group to show: {reason}."
+    reference = summary.get("reference_label") or summary["reference"]
+    lines = [f"{counted}; differences are group minus {reference} (95 % intervals in brackets)."]
     at = summary.get("at")
     when = ""
     if at is not None:
@@ -419,8 +422,6 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"their first session (within {summary['at_window_days']} days); the other "
             "columns use each client's last available value."
         )
-    if not summary["groups"]:
-        return lines[0] + "\nNo client has a follow-up score yet."
     for key, level in (("hd28", "50"), ("pain", "30")):
         rows = [_measure_row(group, key, level, when) for group in summary["groups"]]
         title = summary["measures"][key]
@@ -432,13 +433,16 @@ def _measure_row(group: dict[str, Any], key: str, level: str, when: str) -> dict
     """One group's line of a measure's table."""
     block = group[key]
     row: dict[str, object] = {
-        "group": group["group"] + (" (small n)" if group.get("small_n") else ""),
+        "group": group.get("label", group["group"])
+        + (" (small n)" if group.get("small_n") else ""),
         "clients": group["n_clients"],
         "n": block["n"],
         "change": _estimate(block["change_mean"], block["change_ci"]),
         "SD": _spread(block.get("change_sd")),
         f">={level}% responders": _rate(
-            block[f"responders_{level}"], block["n"], block[f"responder_rate_{level}_ci"]
+            block[f"responders_{level}"],
+            block[f"responders_{level}_denominator"],
+            block[f"responder_rate_{level}_ci"],
         ),
         "unadjusted diff": _estimate(
             block.get("unadjusted_difference"), block.get("unadjusted_difference_ci")

@@ -7,7 +7,6 @@ display labels and turn numbers with intervals into short text such as "−4.2 (
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from urllib.parse import quote
 
 import numpy as np
@@ -16,11 +15,9 @@ import pandas as pd
 from practice import config
 from practice.analysis import (
     MEASURES_BY_KEY,
-    NOT_RECORDED,
     RESPONDER_COLUMNS,
-    label_groups,
+    group_labels,
 )
-from practice.vocabulary import HEADACHE_TYPES, technique_label
 
 # The measures a page offers, in this order; hd28 and pain are always offered.
 MEASURE_LABELS: dict[str, str] = {
@@ -105,19 +102,6 @@ def technique_keys(sessions: pd.DataFrame) -> list[str]:
     # A practice has a few hundred distinct technique lists, however many sessions: split those.
     distinct = sessions["techniques"].dropna().astype(str).unique()
     return sorted({key.strip() for cell in distinct for key in cell.split(";")} - {""})
-
-
-def group_labels(groups: pd.Series, by: str) -> pd.Series:
-    """Display labels of group keys: technique and headache-type labels, names as they are."""
-    text = label_groups(groups)  # missing values read "not recorded"
-    label: Callable[[str], str]
-    if by in ("primary_technique", "technique", "technique_exposure"):
-        label = technique_label
-    elif by == "headache_type":
-        label = lambda key: HEADACHE_TYPES.get(key, key)  # noqa: E731
-    else:
-        return text.astype(str)
-    return text.map(lambda key: key if key == NOT_RECORDED else label(str(key)))
 
 
 def with_labels(table: pd.DataFrame, by: str) -> pd.DataFrame:

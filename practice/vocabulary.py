@@ -156,6 +156,12 @@ CODED_FIELDS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
 }
 
 
+def technique_key(label: str) -> str:
+    """The technique key the importer stores for a technique cell ("TPT" -> "trigger_point",
+    "Usual care" -> "usual_care")."""
+    return TECHNIQUE_LOOKUP.get(normalise_label(label)) or slugify(label)
+
+
 def technique_label(key: str) -> str:
     """Display label of a technique key, including techniques added by an import."""
     return TECHNIQUES.get(key) or key.replace("_", " ").capitalize()

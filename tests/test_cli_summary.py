@@ -107,7 +107,7 @@ def test_summary_table_is_readable_and_names_the_reference(tmp_path: Path, capsy
     capsys.readouterr()
     assert main(["summary", "--db", url]) == 0
     out = capsys.readouterr().out
-    assert "group minus trigger_point" in out
+    assert "group minus Trigger point therapy" in out  # labels, not keys (issue 13 item 4)
     assert "-2.8 [" in out  # trigger point's pain change, rounded
 
 

@@ -30,6 +30,7 @@ from practice.analysis.groups import (
     adjusted_differences,
     compare_groups,
 )
+from practice.analysis.labels import group_label, group_labels, resolve_group
 from practice.analysis.outcomes import (
     NOT_JUDGED,
     OUTCOME_COLUMNS,
@@ -72,10 +73,13 @@ __all__ = [
     "estimate_overdispersion",
     "funnel_curve",
     "funnel_data",
+    "group_label",
+    "group_labels",
     "immediate_relief",
     "kaplan_meier",
     "label_groups",
     "off_track_alerts",
+    "resolve_group",
     "select_population",
     "summarise_outcomes",
     "summary_columns",

@@ -23,6 +23,7 @@ from practice.analysis._common import (
     t_interval,
     wilson_interval,
 )
+from practice.analysis.labels import group_label, resolve_group
 from practice.analysis.populations import POPULATION_COLUMNS, select_population
 
 ADJUSTED_COLUMNS = [
@@ -110,7 +111,7 @@ def compare_groups(
     if overlapping:
         table["is_reference"] = False
     else:
-        ref = resolve_reference(rows, reference)
+        ref = resolve_reference(rows, reference, by)
         adjusted = _ancova(rows, spec, ref, column)
         table = table.join(adjusted.set_index("group"))
         table = table.join(_unadjusted(table, ref))
@@ -149,7 +150,7 @@ def adjusted_differences(
     rows = population_rows(outcomes, population, by)
     if rows.empty:
         return empty_frame(ADJUSTED_COLUMNS)
-    ref = resolve_reference(rows, reference)
+    ref = resolve_reference(rows, reference, by)
     table = _ancova(rows, spec, ref, column)
     table = table.assign(group_by=canonical_by(by), population=population, measure=spec.key)
     return table.reindex(columns=ADJUSTED_COLUMNS)
@@ -190,14 +191,17 @@ def grouped_rows(frame: pd.DataFrame, by: str) -> pd.DataFrame:
     return frame.assign(group=label_groups(frame[column]))
 
 
-def resolve_reference(rows: pd.DataFrame, reference: str | None) -> str | None:
-    """`reference` when it is one of the groups, else ValueError; default the largest group."""
+def resolve_reference(rows: pd.DataFrame, reference: str | None, by: str = "") -> str | None:
+    """The group key `reference` names (a key, a label or an importer spelling, see
+    `practice.analysis.labels.resolve_group`), else ValueError; default the largest group."""
     if reference is None:
         return default_reference(rows["group"], rows["client_id"])
-    if reference not in set(rows["group"]):
-        groups = sorted(set(rows["group"]))
-        raise ValueError(f"reference must be one of the groups {groups}, got {reference!r}")
-    return reference
+    groups = sorted(set(rows["group"]))
+    key = resolve_group(reference, canonical_by(by) if by else "", groups)
+    if key is None:
+        names = ", ".join(group_label(g, canonical_by(by)) if by else g for g in groups)
+        raise ValueError(f"reference must be one of the groups ({names}), got {reference!r}")
+    return key
 
 
 def _responder_column(outcomes: pd.DataFrame, spec: Measure, responder: str | None) -> str | None:

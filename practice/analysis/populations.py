@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from practice import config
 from practice.analysis._common import MEASURES, require_choice, require_frame
 
 POPULATIONS = ("all", "completers", "dropouts_as_nonresponders")
@@ -65,6 +66,31 @@ def select_population(outcomes: pd.DataFrame, population: str = "all") -> pd.Dat
     chosen["population"] = population
     chosen.attrs["population"] = population
     return chosen
+
+
+def empty_reason(outcomes: pd.DataFrame, population: str = "all") -> str | None:
+    """Why `population` holds no series of `outcomes`, naming the rule; None when it holds some.
+
+    "no series has at least 4 attended sessions (the completer rule,
+    PRACTICE_MIN_SESSIONS_COMPLETER)" says what happened where "no data" would not.
+    """
+    require_choice(population, "population", POPULATIONS)
+    if outcomes.empty:
+        return "no treatment series is stored (no session has been imported)"
+    if not select_population(outcomes, population).empty:
+        return None
+    if population == "dropouts_as_nonresponders":
+        return "no series has a baseline score (an intake value or a first report)"
+    follow_up = "a follow-up score (a score reported after session 1)"
+    if population == "all":
+        return f"no series has {follow_up}"
+    rule = (
+        f"at least {config.MIN_SESSIONS_COMPLETER} attended sessions (the completer rule, "
+        "PRACTICE_MIN_SESSIONS_COMPLETER)"
+    )
+    if not outcomes["completer"].astype(bool).any():
+        return f"no series has {rule}"
+    return f"no series with {rule} has {follow_up}"
 
 
 def _dropouts_fail(frame: pd.DataFrame) -> pd.DataFrame:

@@ -11,7 +11,11 @@ adjusted_difference_ci None.
 Added since: top-level "at", "at_days", "at_window_days" (the time point, None without one);
 per measure "baseline_sd", "last_sd", "change_sd", "unadjusted_difference" (group minus
 reference in mean change), "unadjusted_difference_ci", "adjusted_covariates" (the model's
-terms) and the "at_" keys (the same figures at the time point; None without one).
+terms) and the "at_" keys (the same figures at the time point; None without one);
+"responders_50_denominator" / "responders_30_denominator" (the count each responder rate and
+its interval are over); per group "label" (the group's display label; "group" stays the key);
+top-level "reference_label" and "empty_reason" (why no group is shown, naming the rule; None
+when there are groups).
 docs/metrics.md lists every key.
 """
 
@@ -29,8 +33,9 @@ from practice.analysis._common import (
     require_choice,
 )
 from practice.analysis.groups import compare_groups, grouped_rows, resolve_reference
+from practice.analysis.labels import group_label
 from practice.analysis.outcomes import compute_client_outcomes
-from practice.analysis.populations import POPULATIONS, select_population
+from practice.analysis.populations import POPULATIONS, empty_reason, select_population
 from practice.analysis.timepoints import parse_time_point
 
 SUMMARY_BY = ("technique", "therapist", "headache_type")
@@ -87,9 +92,12 @@ def summarise_outcomes(
         raise ValueError("at and at_outcomes go together: give both or neither")
     selected = select_population(outcomes, population)
     rows = grouped_rows(selected, by)
+    reason = empty_reason(outcomes, population) if rows.empty else None
     if rows.empty and reference is not None:
-        raise ValueError(f"reference {reference!r} given, but no client is in {population!r}")
-    ref = resolve_reference(rows, reference) if not rows.empty else None
+        raise ValueError(
+            f"reference {reference!r} given, but nobody is in population {population!r}: {reason}"
+        )
+    ref = resolve_reference(rows, reference, by) if not rows.empty else None
     tables = _tables(selected, by, population, ref)
     at_tables = (
         _tables(select_population(at_outcomes, population), by, population, ref)
@@ -100,6 +108,7 @@ def summarise_outcomes(
     groups = [
         {
             "group": str(group),
+            "label": group_label(group, by),
             "n_clients": first.at[group, "n_clients"],
             "n_series": first.at[group, "n_series"],
             "small_n": first.at[group, "small_n"],
@@ -115,6 +124,8 @@ def summarise_outcomes(
         "population": population,
         "by": by,
         "reference": ref,
+        "reference_label": group_label(ref, by) if ref is not None else None,
+        "empty_reason": reason,
         "n_clients": selected["client_id"].nunique(),
         "n_series": len(selected),
         "min_group_n": config.MIN_GROUP_N,
@@ -182,6 +193,9 @@ def _block(row: pd.Series, key: str) -> dict[str, object]:
             row["unadjusted_difference_ci_low"], row["unadjusted_difference_ci_high"]
         ),
         "adjusted_covariates": _covariates(row["covariates"]),
+        # The count the rate and its interval are over (with dropouts as non-responders it
+        # exceeds `n`, the series with a follow-up value).
+        f"responders_{level}_denominator": row["responder_n"],
     }
 
 
@@ -232,6 +246,7 @@ _AT_KEYS = {
         "unadjusted_difference_ci",
         "adjusted_difference",
         "adjusted_difference_ci",
+        f"responders_{level}_denominator",
     ]
     for level in SUMMARY_MEASURES.values()
 }
@@ -262,6 +277,7 @@ def _block_names(level: str) -> list[str]:
         "unadjusted_difference",
         "unadjusted_difference_ci",
         "adjusted_covariates",
+        f"responders_{level}_denominator",
         *_at_names(level),
     ]
 
@@ -272,8 +288,10 @@ def summary_columns() -> list[str]:
         "population",
         "by",
         "reference",
+        "reference_label",
         "at",
         "group",
+        "label",
         "n_clients",
         "n_series",
         "small_n",
@@ -296,10 +314,11 @@ def summary_table(summary: dict[str, Any]) -> pd.DataFrame:
             "population": summary["population"],
             "by": summary["by"],
             "reference": summary.get("reference"),
+            "reference_label": summary.get("reference_label"),
             "at": summary.get("at"),
             **{
                 k: entry.get(k)
-                for k in ("group", "n_clients", "n_series", "small_n", "is_reference")
+                for k in ("group", "label", "n_clients", "n_series", "small_n", "is_reference")
             },
         }
         for key in SUMMARY_MEASURES:

@@ -38,7 +38,7 @@ from practice.vocabulary import (
     TECHNIQUE_LOOKUP,
     build_lookup,
     normalise_label,
-    slugify,
+    technique_key,
 )
 
 # "6,5" is a decimal comma; "1,000" (three digits after the comma) is not read as 1.
@@ -274,7 +274,7 @@ def _parse_techniques(
     for cell in raw[raw != ""].drop_duplicates():
         keys: list[str] = []
         for label in _split_list(cell):
-            key = TECHNIQUE_LOOKUP.get(normalise_label(label)) or slugify(label)
+            key = technique_key(label)
             if not key:  # punctuation only ("-"): not a technique
                 continue
             if key not in known and key not in new:
