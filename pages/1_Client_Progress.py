@@ -221,6 +221,7 @@ else:
             charts.pain_chart(pain, baseline=outcome["pain_baseline"]),
             f"{stem}_pain.png",
             key="png-pain",
+            client_id=chosen,
         )
     days = progress.headache_day_points(frame)
     if days.empty:
@@ -230,13 +231,17 @@ else:
             charts.headache_days_chart(days, baseline=outcome["hd28_baseline"]),
             f"{stem}_headache_days.png",
             key="png-headache-days",
+            client_id=chosen,
         )
     wellbeing = progress.wellbeing_points(frame, outcome)
     if wellbeing.empty:
         st.caption("No stress, sleep or medication scores recorded in this series.")
     else:
         ui.show_chart(
-            charts.wellbeing_chart(wellbeing), f"{stem}_wellbeing.png", key="png-wellbeing"
+            charts.wellbeing_chart(wellbeing),
+            f"{stem}_wellbeing.png",
+            key="png-wellbeing",
+            client_id=chosen,
         )
     used = progress.technique_points(frame)
     if used.empty:
@@ -246,6 +251,7 @@ else:
             charts.techniques_chart(used, technique_keys=progress.technique_keys(sessions)),
             f"{stem}_techniques.png",
             key="png-techniques",
+            client_id=chosen,
         )
 
 # --- sessions ----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, text
 
 from practice import access, analysis, auth, config, queries
 from practice.bootstrap import open_database
-from practice.exports import chart_png, table_csv
+from practice.exports import chart_png, chart_title, table_csv
 from practice.filters import Filters, filter_outcomes, filter_sessions
 from practice.vocabulary import HEADACHE_TYPES, technique_label
 
@@ -410,24 +410,50 @@ def _period_bounds(period: object) -> tuple[dt.date | None, dt.date | None]:
 
 
 # --- output helpers ----------------------------------------------------------------------------
+# Downloads build their file on click, on a thread without the session: who is asking is
+# captured when the button is drawn. A click does not rerun the page (on_click="ignore"): a rerun
+# replaced every button's file id while the click's request was on its way, so the request could
+# name an id already forgotten ("Deferred file ... not found") and the download spun forever;
+# and the rerun's charts switched Altair's global settings while a PDF drew its own charts.
+def _offer_download(
+    label: str,
+    build: Callable[[], bytes],
+    *,
+    file_name: str,
+    mime: str,
+    key: str,
+    help: str | None = None,
+) -> None:
+    st.download_button(
+        label,
+        data=build,
+        file_name=file_name,
+        mime=mime,
+        key=key,
+        help=help,
+        on_click="ignore",
+    )
+
+
+def _logged(build: Callable[[], bytes], detail: str) -> Callable[[], bytes]:
+    """`build`, recording in the audit log who downloaded what (never the data itself)."""
+    engine, user = get_engine(), current_user()
+
+    def build_and_log() -> bytes:
+        with engine.begin() as conn:
+            auth.record_event(conn, "export", user.username if user else None, detail)
+        return build()
+
+    return build_and_log
+
+
 def download_table(
     frame: pd.DataFrame, file_name: str, *, label: str = "Download CSV", key: str | None = None
 ) -> None:
     """A CSV download of `frame`, with spreadsheet formulas neutralised; logged when taken."""
-    # The file is built on another thread when clicked, where the session cannot be read:
-    # capture who is asking now.
-    engine, user = get_engine(), current_user()
-
-    def build() -> bytes:
-        with engine.begin() as conn:  # the log holds what was exported, never the data
-            auth.record_event(
-                conn, "export", user.username if user else None, f"{file_name}: {len(frame)} rows"
-            )
-        return table_csv(frame)
-
-    st.download_button(
+    _offer_download(
         label,
-        data=build,
+        _logged(lambda: table_csv(frame), f"{file_name}: {len(frame)} rows"),
         file_name=file_name,
         mime="text/csv",
         key=key or f"csv-{file_name}",
@@ -438,24 +464,30 @@ def download_report(
     label: str, data: Callable[[], bytes], file_name: str, *, key: str, help: str | None = None
 ) -> None:
     """A PDF download built only when clicked, logged in the audit log when taken."""
-    engine, user = get_engine(), current_user()  # the click runs on a thread without session
-
-    def build_and_log() -> bytes:
-        with engine.begin() as conn:
-            auth.record_event(conn, "export", user.username if user else None, file_name)
-        return data()
-
-    st.download_button(
-        label, data=build_and_log, file_name=file_name, mime="application/pdf", key=key, help=help
+    _offer_download(
+        label,
+        _logged(data, file_name),
+        file_name=file_name,
+        mime="application/pdf",
+        key=key,
+        help=help,
     )
 
 
-def show_chart(chart: alt.TopLevelMixin, file_name: str, *, key: str | None = None) -> None:
-    """Draw an Altair chart with a PNG download under it."""
+def show_chart(
+    chart: alt.TopLevelMixin,
+    file_name: str,
+    *,
+    key: str | None = None,
+    client_id: str | None = None,
+) -> None:
+    """Draw an Altair chart with a PNG download under it, logged when taken (with the client
+    whose trajectory it shows, when it shows one)."""
     st.altair_chart(chart, width="stretch")  # type: ignore[call-overload]
-    st.download_button(
+    about = f"chart '{chart_title(chart)}'" + (f" of client {client_id}" if client_id else "")
+    _offer_download(
         "Download PNG",
-        data=lambda: chart_png(chart),
+        _logged(lambda: chart_png(chart), f"{file_name}: {about}"),
         file_name=file_name,
         mime="image/png",
         key=key or f"png-{file_name}",

@@ -26,6 +26,8 @@ from practice.reports.client import medication_text, technique_counts
 from practice.reports.pdf import ReportDocument, clean, unicode_font_files
 from practice.reports.practice_report import POPULATIONS, alias_letters, therapist_aliases
 from practice.vocabulary import HEADACHE_TYPES, technique_label
+from tests.altair_globals import foreign_settings_on_another_thread
+from tests.pdf_charts import chart_images, draws_data_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 PERIOD = (dt.date(2025, 9, 1), dt.date(2026, 8, 31))
@@ -137,6 +139,19 @@ def test_client_report_table_rows_equal_the_analysis(client_report, key, label) 
 def test_client_report_draws_the_two_trajectory_charts(client_report) -> None:
     _, _, data = client_report
     assert len(PdfReader(io.BytesIO(data)).pages[0].images) == 2
+
+
+@pytest.mark.parametrize("client_id", ["C0042", "C0001"])
+def test_client_report_charts_are_whole_while_a_page_draws_its_charts(frames, client_id) -> None:
+    """Seen in the browser: a PDF downloaded while the page reran had charts without data lines
+    (Streamlit switches Altair's global data transformer while it draws a page's chart)."""
+    clients, sessions, outcomes = frames
+    expected = client_report_pdf(clients, sessions, client_id, outcomes=outcomes)
+    assert draws_data_lines(expected)
+    for _ in range(2):
+        with foreign_settings_on_another_thread():
+            data = client_report_pdf(clients, sessions, client_id, outcomes=outcomes)
+        assert chart_images(data) == chart_images(expected)
 
 
 def test_client_report_lists_the_most_used_technique_first(client_report, frames) -> None:
