@@ -7,7 +7,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from practice.vocabulary import HEADACHE_TYPES, technique_label
+from practice.vocabulary import BASELINE_SOURCES, HEADACHE_TYPES, technique_label
+
+# Where a client's intake baseline came from (docs/metrics.md, "Baseline source"); clients whose
+# export does not say are a choice of their own.
+NOT_RECORDED_SOURCE = "not_recorded"
+BASELINE_SOURCE_OPTIONS: dict[str, str] = {**BASELINE_SOURCES, NOT_RECORDED_SOURCE: "Not recorded"}
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,7 @@ class Filters:
     techniques: tuple[str, ...] = ()
     headache_types: tuple[str, ...] = ()
     population: str = "all"
+    baseline_sources: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """The selection in words, for captions and report headers."""
@@ -30,6 +36,10 @@ class Filters:
             ("therapist", self.therapists),
             ("technique", tuple(technique_label(key) for key in self.techniques)),
             ("headache type", tuple(HEADACHE_TYPES.get(key, key) for key in self.headache_types)),
+            (
+                "baseline",
+                tuple(BASELINE_SOURCE_OPTIONS.get(key, key) for key in self.baseline_sources),
+            ),
         ):
             if values:
                 parts.append(f"{label}: {', '.join(values)}")
@@ -50,6 +60,8 @@ def filter_outcomes(outcomes: pd.DataFrame, filters: Filters) -> pd.DataFrame:
         keep &= outcomes["primary_technique"].isin(filters.techniques)
     if filters.headache_types:
         keep &= outcomes["headache_type"].isin(filters.headache_types)
+    if filters.baseline_sources:
+        keep &= baseline_source_keys(outcomes["baseline_source"]).isin(filters.baseline_sources)
     return outcomes[keep]
 
 
@@ -72,4 +84,12 @@ def filter_sessions(
     if filters.headache_types:
         types = clients.set_index("client_id")["headache_type"]
         keep &= sessions["client_id"].map(types).isin(filters.headache_types)
+    if filters.baseline_sources:
+        sources = baseline_source_keys(clients.set_index("client_id")["baseline_source"])
+        keep &= sessions["client_id"].map(sources).isin(filters.baseline_sources)
     return sessions[keep]
+
+
+def baseline_source_keys(sources: pd.Series) -> pd.Series:
+    """Baseline sources as filter keys: "diary", "recall", or NOT_RECORDED_SOURCE if missing."""
+    return sources.astype(object).where(sources.notna(), NOT_RECORDED_SOURCE)

@@ -15,6 +15,7 @@ from scipy import stats
 from practice import config
 from practice.analysis import CONFIDENCE, select_population, wilson_interval
 from practice.columns import SCORE_COLUMNS
+from practice.filters import BASELINE_SOURCE_OPTIONS, baseline_source_keys
 
 # The recent window the "sessions lately" card counts, ending at the newest session.
 RECENT_DAYS = 30
@@ -175,3 +176,30 @@ def _band_label(interval: pd.Interval) -> str:
     if np.isinf(interval.right):
         return "+100 % or more"
     return f"{interval.left:+.0f} to {interval.right:+.0f} %"
+
+
+def baseline_source_counts(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Clients per baseline source (headache diary, recall at intake, not recorded), in the
+    order of BASELINE_SOURCE_OPTIONS, with `source`, `label` and `clients`."""
+    per_client = outcomes.drop_duplicates("client_id")
+    keys = baseline_source_keys(per_client["baseline_source"])
+    counts = keys.value_counts().reindex(list(BASELINE_SOURCE_OPTIONS), fill_value=0)
+    return pd.DataFrame(
+        {
+            "source": counts.index,
+            "label": [BASELINE_SOURCE_OPTIONS[key] for key in counts.index],
+            "clients": counts.to_numpy(dtype="int64"),
+        }
+    )
+
+
+def baseline_source_text(counts: pd.DataFrame) -> str:
+    """ "Baselines: 90 clients from a headache diary, 50 recalled at intake." (sources with
+    nobody left out)."""
+    words = {"diary": "from a headache diary", "recall": "recalled at intake"}
+    parts = [
+        f"{row.clients:,} {words.get(row.source, row.label.lower())}"
+        for row in counts.itertuples()
+        if row.clients > 0
+    ]
+    return f"Baselines: {', '.join(parts)}." if parts else ""

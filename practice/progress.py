@@ -269,7 +269,9 @@ def change_summary(outcome: pd.Series) -> pd.DataFrame:
             {
                 "measure": label,
                 "baseline": baseline,
-                "baseline_from": _text(outcome.get(f"{key}_baseline_from"), default=""),
+                "baseline_from": baseline_from_text(
+                    outcome.get(f"{key}_baseline_from"), outcome.get("baseline_source")
+                ),
                 "latest": latest,
                 "change": _number(outcome.get(f"{key}_change")),
                 "pct_change": _number(outcome.get(f"{key}_pct_change")),
@@ -278,6 +280,18 @@ def change_summary(outcome: pd.Series) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+# How an intake baseline was obtained, after "intake" (docs/metrics.md, "Baseline source").
+INTAKE_SOURCE_WORDS = {"diary": "intake, from a headache diary", "recall": "intake, recalled"}
+
+
+def baseline_from_text(baseline_from: object, source: object) -> str:
+    """Where a baseline came from: "first report", or "intake" with how the intake knew it."""
+    text = _text(baseline_from, default="")
+    if text == "intake" and isinstance(source, str):
+        return INTAKE_SOURCE_WORDS.get(source, text)
+    return text
 
 
 def _result(baseline: float, latest: float, label: object) -> str:

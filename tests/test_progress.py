@@ -225,7 +225,10 @@ def test_change_summary_has_baseline_latest_change_and_label(outcome: pd.Series)
     hd28 = summary.loc["Headache days per 28 days"]
     assert (hd28["baseline"], hd28["latest"], hd28["change"]) == (16.0, 7.0, -9.0)
     assert hd28["pct_change"] == pytest.approx(-56.25)
-    assert (hd28["baseline_from"], hd28["result"]) == ("intake", "meaningful")
+    assert (hd28["baseline_from"], hd28["result"]) == (
+        "intake, from a headache diary",
+        "meaningful",
+    )
     assert hd28["meaning"] == (
         "Improved: at least 50 % fewer headache days, but within what the measure's usual ups "
         "and downs could produce."

@@ -47,6 +47,7 @@ ID_COLUMNS = [
     "primary_technique",
     "exposure_techniques",
     "headache_type",
+    "baseline_source",
     "sex",
     "age_at_intake",
     "headache_years",
@@ -283,7 +284,7 @@ def _intake_frame(clients: pd.DataFrame, client_ids: pd.Series) -> pd.DataFrame:
         values = rows[name]
         return pd.to_numeric(values, errors="coerce") if numeric else values
 
-    for name in ("client_name", "headache_type", "sex"):
+    for name in ("client_name", "headache_type", "baseline_source", "sex"):
         out[name] = column(name)
     out["headache_years"] = column("headache_years", numeric=True)
     intake_year = pd.to_datetime(column("intake_date")).dt.year
