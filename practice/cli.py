@@ -189,7 +189,8 @@ def _add_report(commands: argparse._SubParsersAction) -> None:
         "report",
         help="write a PDF report: one client's summary or the practice's outcomes",
         description="A one-page PDF for a client (or their GP or neurologist), or a practice "
-        "outcomes report for a period. The practice's name comes from PRACTICE_NAME.",
+        "outcomes report for a period (default: all the data). The practice's name comes from "
+        "PRACTICE_NAME.",
     )
     kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
     client = kinds.add_parser(
@@ -208,8 +209,12 @@ def _add_report(commands: argparse._SubParsersAction) -> None:
         description="Who was treated, responder rates with 95 %% intervals, change by technique "
         "and headache type, the therapist funnel plot, methods and limitations.",
     )
-    practice.add_argument("--from", dest="start", required=True, metavar="DATE")
-    practice.add_argument("--to", dest="end", required=True, metavar="DATE")
+    practice.add_argument(
+        "--from", dest="start", metavar="DATE", help="first day (default: the first session)"
+    )
+    practice.add_argument(
+        "--to", dest="end", metavar="DATE", help="last day (default: the last session)"
+    )
     practice.add_argument("--out", type=Path, required=True, metavar="FILE.pdf")
     practice.add_argument(
         "--names", action="store_true", help="show therapists' names (default: Therapist A, B, ...)"
@@ -365,13 +370,15 @@ def run_summary(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     """Write a client or practice PDF report."""
     from practice.reports import client_report_pdf, practice_report_pdf
+    from practice.reports.practice_report import report_period
 
     if not args.out.parent.is_dir():
         print(f"error: --out: no such folder {args.out.parent}", file=sys.stderr)
         return 1
     if args.kind == "practice":
         try:
-            start, end = _parse_date(args.start, "--from"), _parse_date(args.end, "--to")
+            start = _parse_date(args.start, "--from") if args.start else None
+            end = _parse_date(args.end, "--to") if args.end else None
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
@@ -383,10 +390,11 @@ def run_report(args: argparse.Namespace) -> int:
             pdf = client_report_pdf(clients, sessions, args.client_id, series=args.series)
             what = f"the report of client {args.client_id}"
         else:
+            first, last = report_period(sessions, start, end)  # all the data without dates
             pdf = practice_report_pdf(
-                clients, sessions, start=start, end=end, show_names=args.names
+                clients, sessions, start=first, end=last, show_names=args.names
             )
-            what = f"the practice report for {start} to {end}"
+            what = f"the practice report for {first} to {last}"
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

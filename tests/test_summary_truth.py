@@ -170,3 +170,20 @@ def test_group_label(key: str | None, by: str, label: str) -> None:
 def test_resolve_group(text: str, by: str, key: str | None) -> None:
     groups = ["tension_type", "migraine", "Jo Park"]
     assert resolve_group(text, by, groups) == key
+
+
+def test_practice_report_without_dates_covers_all_the_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pypdf import PdfReader
+
+    run(tmp_path, capsys, PRACTICE)  # imports the practice
+    url = f"sqlite:///{tmp_path / 'practice.sqlite3'}"
+    out = tmp_path / "report.pdf"
+    assert main(["report", "practice", "--out", str(out), "--db", url]) == 0
+    message = capsys.readouterr().out
+    assert "the practice report for 2025-01-06 to 2025-01-27" in message
+    text = " ".join(page.extract_text() for page in PdfReader(out).pages)
+    assert "06 Jan 2025 to 27 Jan 2025" in " ".join(text.split())
+    assert main(["report", "practice", "--to", "2025-01-13", "--out", str(out), "--db", url]) == 0
+    assert "for 2025-01-06 to 2025-01-13" in capsys.readouterr().out
