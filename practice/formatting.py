@@ -90,3 +90,48 @@ def readable_detail(detail: object) -> str:
         return counts_text(value) if isinstance(value, dict) else match.group(0)
 
     return _DICT_LITERAL.sub(spell, str(detail))
+
+
+# How the Users and audit log page names roles and audit events (the log stores short codes).
+ROLE_NAMES = {"owner": "Owner", "therapist": "Therapist", "front_desk": "Front desk"}
+AUDIT_EVENT_NAMES = {
+    "sign_in": "Signed in",
+    "sign_in_failed": "Failed sign-in",
+    "signed_out": "Signed out",
+    "page_refused": "Page refused",
+    "import": "Import",
+    "undo": "Undo",
+    "export": "Download",
+    "user_added": "User added",
+    "password_changed": "Password changed",
+    "user_disabled": "User disabled",
+}
+
+
+def _name(codes: pd.Series, names: Mapping[str, str]) -> pd.Series:
+    """Codes as their names; an unknown code as itself with "_" read as a space; None empty."""
+    text = codes.astype(object).where(codes.notna(), "")
+    return text.map(lambda code: names.get(code) or str(code).replace("_", " ").capitalize())
+
+
+def users_table(users: pd.DataFrame) -> pd.DataFrame:
+    """`auth.list_users` for people: role names, and empty text where there is no value."""
+    return users.assign(
+        role=_name(users["role"], ROLE_NAMES),
+        therapist_name=users["therapist_name"]
+        .astype(object)
+        .where(users["therapist_name"].notna(), ""),
+    )
+
+
+def audit_table(events: pd.DataFrame) -> pd.DataFrame:
+    """`auth.fetch_audit_log` for people: event names, details in words (a role code named, a
+    stored dict spelled out), no "None"."""
+    detail = events["detail"].map(readable_detail)
+    sign_in = events["event"].eq("sign_in")
+    detail = detail.mask(sign_in, detail[sign_in].map(lambda code: ROLE_NAMES.get(code, code)))
+    return events.assign(
+        username=events["username"].astype(object).where(events["username"].notna(), ""),
+        event=_name(events["event"], AUDIT_EVENT_NAMES),
+        detail=detail,
+    )

@@ -14,7 +14,13 @@ import pytest
 from practice import auth, db
 from practice.cli import main
 from practice.config import PROJECT_ROOT
-from practice.formatting import counts_text, plain_table, readable_detail
+from practice.formatting import (
+    audit_table,
+    counts_text,
+    plain_table,
+    readable_detail,
+    users_table,
+)
 from tests.test_cli import GOOD
 
 
@@ -95,3 +101,42 @@ def test_a_closed_pipe_ends_without_a_traceback(db_url) -> None:
     child.wait(timeout=120)
     assert "Traceback" not in error, error
     assert "BrokenPipeError" not in error, error
+
+
+def test_the_users_table_names_roles_and_shows_no_none() -> None:
+    users = pd.DataFrame(
+        {
+            "username": ["anna", "fred"],
+            "role": ["owner", "front_desk"],
+            "therapist_name": [None, None],
+            "disabled": [False, False],
+            "locked_until": pd.to_datetime([None, None]),
+            "created_at": pd.to_datetime(["2026-01-01", "2026-01-02"]),
+        }
+    )
+    shown = users_table(users)
+    assert shown["role"].tolist() == ["Owner", "Front desk"]
+    assert shown["therapist_name"].tolist() == ["", ""]
+
+
+def test_the_audit_log_reads_as_words() -> None:
+    events = pd.DataFrame(
+        {
+            "at": pd.to_datetime(["2026-01-01 10:00", "2026-01-01 11:00", "2026-01-01 12:00"]),
+            "username": [None, "fred", "anna"],
+            "event": ["undo", "sign_in", "sign_in_failed"],
+            "detail": [
+                "import #3: {'sessions_removed': 5, 'clients_removed': 1}",
+                "front_desk",
+                None,
+            ],
+        }
+    )
+    shown = audit_table(events)
+    assert shown["event"].tolist() == ["Undo", "Signed in", "Failed sign-in"]
+    assert shown["detail"].tolist() == [
+        "import #3: sessions removed 5, clients removed 1",
+        "Front desk",
+        "",
+    ]
+    assert shown["username"].tolist() == ["", "fred", "anna"]
