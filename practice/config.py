@@ -34,6 +34,10 @@ def _env_number(name: str, default: float) -> float:
 # A client's sessions form one treatment series until a gap longer than this; the next session
 # then starts a new series. An explicit `series_id` in the CSV always wins.
 SERIES_GAP_DAYS = int(_env_number("SERIES_GAP_DAYS", 90))
+# A follow-up visit (status `follow_up`: assessment, no treatment) belongs to the client's
+# preceding series when it falls within this many days after that series' last treatment,
+# however long the gap; it never starts a series of its own.
+FOLLOWUP_WINDOW_DAYS = int(_env_number("FOLLOWUP_WINDOW_DAYS", 365))
 
 # --- Importing ------------------------------------------------------------------------------
 # Uploads larger than this are refused before parsing (megabytes).

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, text
 
 from practice.columns import COLUMNS
 from practice.importing.writing import read_table
+from practice.series import NO_SERIES
 
 CLIENT_FRAME_SQL = """
 SELECT client_code AS client_id, name AS client_name, intake_date, birth_year, sex,
@@ -52,7 +53,8 @@ def fetch_sessions(conn: Connection) -> pd.DataFrame:
     """Every session with its client code, therapist name and series number, oldest first."""
     frame = read_table(conn, SESSION_FRAME_SQL)
     frame = _as_floats(frame, NUMERIC_SESSION_COLUMNS)
-    frame["series_number"] = frame["series_number"].astype("int64")
+    # A follow-up visit that belongs to no series has no series row: number 0 (NO_SERIES).
+    frame["series_number"] = frame["series_number"].fillna(NO_SERIES).astype("int64")
     frame["techniques"] = frame["techniques"].fillna("")
     return frame
 

@@ -94,7 +94,14 @@ PRESSURE_ALIASES: dict[str, str] = {
     "gentle": "light",
 }
 
-STATUSES: dict[str, str] = {"attended": "Attended", "no_show": "No-show", "cancelled": "Cancelled"}
+# `follow_up`: an assessment visit without treatment (a check-up after the course); it joins
+# the client's preceding series (practice/series.py) and gives the lasting change.
+STATUSES: dict[str, str] = {
+    "attended": "Attended",
+    "no_show": "No-show",
+    "cancelled": "Cancelled",
+    "follow_up": "Follow-up",
+}
 STATUS_ALIASES: dict[str, str] = {
     "arrived": "attended",
     "completed": "attended",
@@ -108,6 +115,13 @@ STATUS_ALIASES: dict[str, str] = {
     "late cancel": "cancelled",
     "late cancellation": "cancelled",
     "cancellation": "cancelled",
+    "follow up": "follow_up",
+    "followup": "follow_up",
+    "review": "follow_up",
+    "check up": "follow_up",
+    "checkup": "follow_up",
+    "reassessment": "follow_up",
+    "re assessment": "follow_up",
 }
 
 BASELINE_SOURCES: dict[str, str] = {"diary": "Headache diary", "recall": "Recall at intake"}

@@ -479,8 +479,8 @@ def test_prepare_batch_reports_every_problem_of_every_file_at_once(
         "error: visits.csv row 5, column Client ID: a value is required",
         "error: visits.csv row 5, column HIT-6 (hit6): is not a number ('seven')",
         "error: visits.csv row 5, column Staff (therapist): a value is required",
-        "error: visits.csv row 5, column Status: must be one of: attended, no_show, cancelled "
-        "('maybe')",
+        "error: visits.csv row 5, column Status: must be one of: attended, no_show, cancelled, "
+        "follow_up ('maybe')",
         "warning: visits.csv row 2, column Date (session_date): the session is before the "
         "client's intake date ('2025-01-10')",
         "notice: visits.csv row 1, column Invoice: column not used by Headway (ignored)",

@@ -157,7 +157,7 @@ CELL_CASES: list[tuple[str, str, object, str | None]] = [
     ("status", "Canceled", "cancelled", None),
     ("status", "Late cancel", "cancelled", None),
     ("status", "Checked out", "attended", None),
-    ("status", "maybe", None, "must be one of: attended, no_show, cancelled"),
+    ("status", "maybe", None, "must be one of: attended, no_show, cancelled, follow_up"),
     ("baseline_source", "Headache diary", "diary", None),
     ("baseline_source", "estimate", "recall", None),
     ("baseline_source", "guess", None, "must be one of: diary, recall"),
@@ -375,8 +375,8 @@ def test_only_attended_sessions_need_a_technique() -> None:
     assert lines(parsed) == [
         f"error: visits.csv row 2, column techniques: {need}",
         f"error: visits.csv row 3, column techniques: {need}",
-        "error: visits.csv row 6, column status: must be one of: attended, no_show, cancelled "
-        "('maybe')",
+        "error: visits.csv row 6, column status: must be one of: attended, no_show, cancelled, "
+        "follow_up ('maybe')",
         f"error: visits.csv row 6, column techniques: {need}",
     ]
 
@@ -698,8 +698,8 @@ def test_parse_file_reports_every_problem_at_once() -> None:
     assert lines(parsed) == [
         "error: visits.csv row 2, column HIT-6 (hit6): must be a whole number ('60.5')",
         "error: visits.csv row 2, column Pain before (pain_pre): must be between 0 and 10 ('11')",
-        "error: visits.csv row 2, column Status: must be one of: attended, no_show, cancelled "
-        "('maybe')",
+        "error: visits.csv row 2, column Status: must be one of: attended, no_show, cancelled, "
+        "follow_up ('maybe')",
         "error: visits.csv row 3, column Client ID: a value is required",
         "error: visits.csv row 3, column Date (session_date): is not a valid date "
         "(expected e.g. 2025-03-14) ('2025-02-30')",

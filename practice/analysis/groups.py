@@ -23,6 +23,7 @@ from practice.analysis._common import (
     t_interval,
     wilson_interval,
 )
+from practice.analysis.followup import GROUP_FOLLOWUP_COLUMNS, describe_followups
 from practice.analysis.labels import group_label, resolve_group
 from practice.analysis.populations import POPULATION_COLUMNS, select_population
 
@@ -56,6 +57,7 @@ GROUP_COLUMNS = [
     "change_sd",
     "change_ci_low",
     "change_ci_high",
+    *GROUP_FOLLOWUP_COLUMNS,
     "responder_rule",
     "responder_n",
     "responders",
@@ -100,7 +102,8 @@ def compare_groups(
     spec = require_measure(measure)
     column = group_column(by)
     flag = _responder_column(outcomes, spec, responder)
-    rows = population_rows(outcomes, population, by, f"{spec.key}_change", flag)
+    followup = (f"{spec.key}_followup", f"{spec.key}_followup_change")
+    rows = population_rows(outcomes, population, by, f"{spec.key}_change", flag, *followup)
     by_name = canonical_by(by)
     overlapping = column == "exposure_techniques"
     if overlapping and reference is not None:
@@ -233,6 +236,7 @@ def _describe(rows: pd.DataFrame, spec: Measure, flag: str | None) -> pd.DataFra
     table["change_ci_low"], table["change_ci_high"] = t_interval(
         table["change_mean"], table["change_sd"], table["n"]
     )
+    table = table.join(describe_followups(rows, key))
     if flag is None:
         return table.assign(
             responder_n=np.nan,

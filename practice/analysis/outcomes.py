@@ -7,9 +7,12 @@ The rules (documented for therapists in docs/metrics.md):
 * Baseline: the intake value for the client's first series, else the series' first report.
   Later series start from their own first report, since the intake describes the client
   before the first series only.
-* Follow-up: reports after session 1 and after the baseline report. Pain, HIT-6, MIDAS, stress
-  and sleep use the last follow-up report. Headache and medication days per 28 days average the
-  follow-up reports of the last 28 days (a 7-day count is multiplied by 4).
+* Latest (end of treatment): reports at attended sessions after session 1 and after the
+  baseline report. Pain, HIT-6, MIDAS, stress and sleep use the last such report. Headache and
+  medication days per 28 days average the reports of the last 28 days (a 7-day count is
+  multiplied by 4).
+* Follow-up visits (status `follow_up`, no treatment) never count as treatment sessions; the
+  latest one after the last treatment gives the lasting change (practice/analysis/followup.py).
 * Change = latest - baseline (negative: fewer headache days, less pain); percent change is
   relative to a baseline above 0 (a baseline of 0 gives NaN, never a responder).
 """
@@ -27,10 +30,11 @@ from practice.analysis._common import (
     empty_frame,
     require_frame,
 )
+from practice.analysis.followup import FOLLOWUP_COLUMNS, followup_frame
 from practice.analysis.reference import ReferenceValues, baseline_spread, usual_interval
 from practice.analysis.timepoints import TimePoint, parse_time_point
 from practice.columns import SCORE_COLUMNS
-from practice.series import assign_series
+from practice.series import NO_SERIES, assign_series
 
 # A headache-day count "per 28 days": the window its follow-up reports are averaged over.
 WINDOW_DAYS = 28
@@ -103,6 +107,7 @@ OUTCOME_COLUMNS = [
     *[f"{m.key}_{suffix}" for m in MEASURES for suffix in MEASURE_SUFFIXES],
     *RESPONDER_COLUMNS,
     *[f"{k}_{suffix}" for k in TIMED_MEASURES for suffix in TIMING_SUFFIXES],
+    *FOLLOWUP_COLUMNS,
 ]
 CHANGE_LABELS = (
     "meaningful and reliable",
@@ -166,6 +171,8 @@ def compute_outcomes_and_reference(
         return empty_frame(OUTCOME_COLUMNS), reference or ReferenceValues(None, np.nan)
     gap = config.SERIES_GAP_DAYS if gap_days is None else gap_days
     frame = _prepare_sessions(sessions, gap_days)
+    if frame.empty:  # only follow-up visits that belong to no series
+        return empty_frame(OUTCOME_COLUMNS), reference or ReferenceValues(None, np.nan)
     attended = _attended_sessions(frame)
     if as_of is None and reference is not None and reference.as_of is not None:
         as_of = reference.as_of
@@ -192,6 +199,7 @@ def compute_outcomes_and_reference(
         reference = ReferenceValues(when, interval, sds, counts)
     out = _add_changes(out, reference)
     out = _add_flags(out)
+    out = out.join(followup_frame(frame, out))
     return out.reindex(columns=OUTCOME_COLUMNS).reset_index(drop=True), reference
 
 
@@ -230,6 +238,8 @@ def _prepare_sessions(sessions: pd.DataFrame, gap_days: int | None) -> pd.DataFr
     regroup = gap_days is not None and gap_days != config.SERIES_GAP_DAYS
     if regroup or "series_number" not in frame:
         frame["series_number"] = assign_series(frame, gap_days=gap_days)
+    # A follow-up visit outside every series' window belongs to no series: not analysed.
+    frame = frame.loc[frame["series_number"] != NO_SERIES]
     frame = frame.sort_values(
         ["client_id", "series_number", "session_date", "session_id"], kind="stable"
     )
@@ -255,7 +265,8 @@ def _series_frame(frame: pd.DataFrame, attended: pd.DataFrame) -> pd.DataFrame:
         {
             "client_id": by_series["client_id"].first(),
             "series_number": by_series["series_number"].first().astype("int64"),
-            "sessions_booked": by_series.size(),
+            # Follow-up visits are assessments, not treatment bookings.
+            "sessions_booked": (~frame["status"].eq("follow_up")).groupby(frame["sk"]).sum(),
             "sessions_attended": by_series["attended"].sum().astype("int64"),
         }
     )

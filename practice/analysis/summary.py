@@ -2,7 +2,8 @@
 
 Contract (keys are stable; more may be added; None where a value cannot be computed; never
 NaN): {"population", "by", "reference", "groups": [{"group", "n_clients",
-"hd28": {"n", "baseline_mean", "last_mean", "change_mean", "change_ci", "responders_50",
+"hd28": {"n", "baseline_mean", "last_mean", "change_mean", "change_ci", "followup_n",
+"followup_mean", "followup_change_mean", "followup_change_ci", "responders_50",
 "responder_rate_50", "responder_rate_50_ci", "adjusted_difference", "adjusted_difference_ci"},
 "pain": {... the same with responders_30, responder_rate_30, responder_rate_30_ci}}]}.
 An interval is [low, high] or None. The reference group has adjusted_difference 0 and
@@ -174,6 +175,13 @@ def _block(row: pd.Series, key: str) -> dict[str, object]:
         "last_mean": row["latest_mean"],
         "change_mean": row["change_mean"],
         "change_ci": _interval(row["change_ci_low"], row["change_ci_high"]),
+        # Lasting change at the latest follow-up visit (practice/analysis/followup.py).
+        "followup_n": row["followup_n"],
+        "followup_mean": row["followup_mean"],
+        "followup_change_mean": row["followup_change_mean"],
+        "followup_change_ci": _interval(
+            row["followup_change_ci_low"], row["followup_change_ci_high"]
+        ),
         f"responders_{level}": row["responders"],
         f"responder_rate_{level}": row["responder_rate"],
         f"responder_rate_{level}_ci": _interval(
@@ -264,6 +272,10 @@ def _block_names(level: str) -> list[str]:
         "last_mean",
         "change_mean",
         "change_ci",
+        "followup_n",
+        "followup_mean",
+        "followup_change_mean",
+        "followup_change_ci",
         f"responders_{level}",
         f"responder_rate_{level}",
         f"responder_rate_{level}_ci",

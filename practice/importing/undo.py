@@ -141,6 +141,8 @@ def _rebuild_series(conn: Connection, client_ids: list[int]) -> None:
     if not client_ids:
         return
     stored = read_sessions_of(conn, client_ids)
-    plan = plan_series(conn, stored[["id", "client_id", "session_date", "series_code"]], client_ids)
+    plan = plan_series(
+        conn, stored[["id", "client_id", "session_date", "series_code", "status"]], client_ids
+    )
     move_sessions_between_series(conn, stored, plan.session_series)
     db.delete_ids(conn, "treatment_series", plan.stale_ids)

@@ -27,7 +27,7 @@ from practice.importing.problems import (
     describe_problems,
     problems_frame,
 )
-from practice.series import assign_series
+from practice.series import NO_SERIES, assign_series
 from practice.vocabulary import technique_label
 
 DATE_COLUMNS = ("intake_date", "session_date", "first_date", "last_date")
@@ -424,15 +424,17 @@ def _combined_sessions(
     given: list[str],
 ) -> pd.DataFrame:
     """Every session of the affected clients as it will be after the merge (for series)."""
-    columns = ["id", "client_id", "session_date", "series_code"]
+    columns = ["id", "client_id", "session_date", "series_code", "status"]
     after = stored[columns].set_index("id")
-    if "series_code" in given and not changed_rows.empty:
-        new_code = changed_rows.set_index("id")["series_code"]
-        after.loc[new_code.index, "series_code"] = new_code.where(
-            new_code.notna(), after.loc[new_code.index, "series_code"]
-        )
+    for column in ("series_code", "status"):  # a blank cell keeps the stored value
+        if column in given and not changed_rows.empty:
+            new_value = changed_rows.set_index("id")[column]
+            after.loc[new_value.index, column] = new_value.where(
+                new_value.notna(), after.loc[new_value.index, column]
+            )
     new = merged.loc[~merged["id"].isin(after.index)]
-    new = new.assign(series_code=new.get("series_code"))
+    new = new.assign(series_code=new.get("series_code"), status=new.get("status"))
+    new = new.assign(status=new["status"].fillna("attended"))
     return pd.concat([after.reset_index(), new[columns]], ignore_index=True)
 
 
@@ -448,11 +450,16 @@ def plan_series(conn: Connection, sessions: pd.DataFrame, client_ids: list[int])
     """Number the series, reuse stored series rows by (client, number), write the rows."""
     frame = sessions.copy()
     frame["number"] = assign_series(frame)
-    summary = frame.groupby(["client_id", "number"], as_index=False).agg(
-        first_date=("session_date", "min"),
-        last_date=("session_date", "max"),
-        session_count=("id", "size"),
-        series_code=("series_code", "first"),
+    # A follow-up visit outside every series' window has no series row (series_id NULL).
+    summary = (
+        frame[frame["number"] != NO_SERIES]
+        .groupby(["client_id", "number"], as_index=False)
+        .agg(
+            first_date=("session_date", "min"),
+            last_date=("session_date", "max"),
+            session_count=("id", "size"),
+            series_code=("series_code", "first"),
+        )
     )
     stored = read_series_of(conn, client_ids)
     summary = summary.merge(stored, on=["client_id", "number"], how="left")
