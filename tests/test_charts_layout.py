@@ -73,7 +73,10 @@ def test_each_month_shows_its_n() -> None:
     assert marks["text"]["encoding"]["text"]["field"] == "n"
     data = layer_rows(chart_spec)
     assert sorted(data["n"].unique().tolist()) == [12, 15]
-    _bars, counts = spec(charts.monthly_sessions_chart(trend))["layer"]
+    sessions_spec = spec(charts.monthly_sessions_chart(trend))
+    # Only the width is fitted: the bars keep their 220 px however tall the labels are.
+    assert sessions_spec["autosize"] == {"type": "fit-x", "contains": "padding"}
+    _bars, counts = sessions_spec["layer"]
     assert counts["mark"]["type"] == "text"
     assert counts["encoding"]["text"]["field"] == "sessions"
 

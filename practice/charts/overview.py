@@ -8,6 +8,9 @@ import pandas as pd
 from practice import config
 from practice.charts.style import GOOD, MUTED, NEUTRAL, titled
 
+# Streamlit fits a stretched chart's total height (title, legend, slanted month labels) into
+# `height` unless only the width is fitted: without this the bars shrink to a sliver.
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 WHOLE_MONTH = "whole month"
 PART_MONTH = "part of the month"
 OUTCOME_LABELS = {
@@ -62,7 +65,7 @@ def monthly_sessions_chart(trend: pd.DataFrame) -> alt.LayerChart:
         text="sessions:Q", color=alt.value(MUTED)
     )
     return titled(
-        alt.LayerChart(layer=[bars, counts]).properties(height=220),
+        alt.LayerChart(layer=[bars, counts], height=220, autosize=FIT_WIDTH),
         "Sessions per month",
         "Attended sessions only; no-shows and cancellations are not counted. Grey: a month "
         "the period covers only in part.",
