@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 
 from practice import config
-from practice.charts.style import GOOD, MUTED, NEUTRAL, titled
+from practice.charts.style import GOOD, HALF_WIDTH_LINE_CHARS, MUTED, NEUTRAL, titled
 
 # Streamlit fits a stretched chart's total height (title, legend, slanted month labels) into
 # `height` unless only the width is fitted: without this the bars shrink to a sliver.
@@ -69,6 +69,7 @@ def monthly_sessions_chart(trend: pd.DataFrame) -> alt.LayerChart:
         "Sessions per month",
         "Attended sessions only; no-shows and cancellations are not counted. Grey: a month "
         "the period covers only in part.",
+        line_chars=HALF_WIDTH_LINE_CHARS,
     )
 
 
@@ -116,6 +117,7 @@ def monthly_outcomes_chart(trend: pd.DataFrame) -> alt.FacetChart:
         "Means over all sessions of the month (lower is better); the small numbers are the "
         "sessions with a score. New clients joining raise the means: this is a trend, not one "
         f"client's progress. {_left_out_text(left_out)}",
+        line_chars=HALF_WIDTH_LINE_CHARS,
     )
 
 

@@ -57,8 +57,10 @@ def therapist_colors(names: Iterable[str]) -> alt.Scale:
 
 
 # Vega never wraps a title: a longer subtitle line is cut at the chart's edge. Lines of at most
-# this many characters fit a half-width chart at 1440 px and the faceted monthly chart.
-SUBTITLE_LINE_CHARS = 60
+# SUBTITLE_LINE_CHARS characters fit a full-width chart at 1440 px; a half-width chart (the
+# Overview's pair) or the fixed-width faceted one passes HALF_WIDTH_LINE_CHARS.
+SUBTITLE_LINE_CHARS = 90
+HALF_WIDTH_LINE_CHARS = 60
 
 
 def subtitle_lines(subtitle: str | list[str], width: int = SUBTITLE_LINE_CHARS) -> list[str]:
@@ -68,10 +70,16 @@ def subtitle_lines(subtitle: str | list[str], width: int = SUBTITLE_LINE_CHARS) 
     return [part for line in lines for part in textwrap.wrap(line, width) or [""]]
 
 
-def titled(chart: ChartT, title: str, subtitle: str | None = None) -> ChartT:
-    """Give a chart its title and a short plain-language subtitle (wrapped, never cut)."""
+def titled(
+    chart: ChartT,
+    title: str,
+    subtitle: str | None = None,
+    *,
+    line_chars: int = SUBTITLE_LINE_CHARS,
+) -> ChartT:
+    """Give a chart its title and a short plain-language subtitle, wrapped into lines of at
+    most `line_chars` characters, never cut."""
     if subtitle:
-        return chart.properties(
-            title=alt.TitleParams(title, subtitle=subtitle_lines(subtitle), anchor="start")
-        )
+        lines = subtitle_lines(subtitle, line_chars)
+        return chart.properties(title=alt.TitleParams(title, subtitle=lines, anchor="start"))
     return chart.properties(title=alt.TitleParams(title, anchor="start"))
