@@ -28,7 +28,6 @@ else:
             "role": "Role",
             "therapist_name": "Therapist in the exports",
             "disabled": "Disabled",
-            "locked_until": st.column_config.DatetimeColumn("Locked until"),
             "created_at": st.column_config.DatetimeColumn("Created"),
         },
     )

@@ -35,8 +35,6 @@ SHOWN_PROBLEMS = 50
 # statistics libraries (a test checks they match practice.analysis).
 SUMMARY_BY = ("technique", "therapist", "headache_type")
 POPULATIONS = ("all", "completers", "dropouts_as_nonresponders")
-# How the audit log names actions taken from the command line.
-CLI_USER = "command line"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -330,7 +328,7 @@ def run_undo(args: argparse.Namespace) -> int:
 
 def _audit(engine: Engine, event: str, detail: str) -> None:
     with engine.begin() as conn:
-        auth.record_event(conn, event, CLI_USER, detail)
+        auth.record_event(conn, event, auth.cli_actor(), detail)
 
 
 def run_summary(args: argparse.Namespace) -> int:

@@ -130,10 +130,16 @@ def seed_sample_on_first_run() -> bool:
 
 # --- Sign-in ----------------------------------------------------------------------------------
 ROLES = ("owner", "therapist", "front_desk")
-# After this many failed sign-ins in a row an account is locked for LOCKOUT_MINUTES (OWASP
-# Authentication Cheat Sheet: lock out or throttle after repeated failures).
-MAX_FAILED_SIGN_INS = int(_env_number("MAX_FAILED_SIGN_INS", 5))
-LOCKOUT_MINUTES = _env_number("LOCKOUT_MINUTES", 15)
+# Failed sign-ins are remembered for this long (minutes); older ones no longer count.
+SIGN_IN_WINDOW_MINUTES = _env_number("SIGN_IN_WINDOW_MINUTES", 15)
+# Every sign-in for a user name, or from a client address, with recent failures waits before it
+# is checked: 0.5 s after one failure, doubling with each, at most this long (seconds). No name
+# is ever locked, so nobody can lock the owner out (OWASP Authentication Cheat Sheet: throttle,
+# and beware that account lockout lets an attacker deny service).
+SIGN_IN_MAX_DELAY_S = _env_number("SIGN_IN_MAX_DELAY_S", 8)
+# A client address with this many failures in the window is refused until they age out,
+# whichever names it tried (an address the app cannot see, e.g. localhost, is never refused).
+SIGN_IN_MAX_FAILURES_PER_ADDRESS = int(_env_number("SIGN_IN_MAX_FAILURES_PER_ADDRESS", 20))
 # A signed-in session idle for longer than this is signed out.
 IDLE_MINUTES = _env_number("IDLE_MINUTES", 30)
 # argon2id cost (RFC 9106 "second recommended option": t=3, 64 MiB). Tests lower them through

@@ -50,6 +50,9 @@ class Import(Base):
     diary_days_unchanged: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     notices: Mapped[str | None] = mapped_column(Text)
     undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Who imported: the signed-in user name, or "<os user> (command line)"; None for imports
+    # made before this was recorded and for the sample practice.
+    imported_by: Mapped[str | None] = mapped_column(String(100))
 
 
 class Therapist(Base):
@@ -228,9 +231,22 @@ class User(Base):
     therapist_name: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, never the password
     disabled: Mapped[bool] = mapped_column(default=False)
-    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class SignInFailure(Base):
+    """One recent failed sign-in, for throttling: the name as a hash, never as typed."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (
+        Index("ix_sign_in_failures_name", "name_key", "at"),
+        Index("ix_sign_in_failures_address", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    name_key: Mapped[str] = mapped_column(String(64))  # SHA-256 of the name typed
+    address: Mapped[str | None] = mapped_column(String(64))  # None: not known (e.g. localhost)
 
 
 class AuditEvent(Base):

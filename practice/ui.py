@@ -7,7 +7,6 @@ The only module of the package that imports streamlit. Pages call `page_setup()`
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable
 
 import altair as alt
@@ -22,8 +21,6 @@ from practice.filters import Filters, filter_outcomes, filter_sessions
 from practice.vocabulary import HEADACHE_TYPES, technique_label
 
 APP_TITLE = "Headway"
-# The longest pause after a failed sign-in (seconds); the pause doubles with each failure.
-SIGN_IN_MAX_DELAY_S = 4.0
 PAGE_ICON = "🧠"  # an emoji, not a :material/: icon, so that no web font is fetched offline
 # Each page and the roles that may open it. Links carry no icons: an emoji needs a colour-emoji
 # font the practice's machine may lack.
@@ -145,24 +142,21 @@ def _sign_in_form() -> None:
     notice = st.session_state.pop("sign_in_notice", None)
     if notice:
         st.info(notice)
+    auth.warm_up()
     with st.form("sign_in"):
         username = st.text_input("User name", key="sign_in_user")
         password = st.text_input("Password", type="password", key="sign_in_password")
         submitted = st.form_submit_button("Sign in")
     if not submitted:
         return
+    # Recent failures for the name or from this address make sign_in wait first (throttling).
     with get_engine().begin() as conn:
-        result = auth.sign_in(conn, username, password)
+        result = auth.sign_in(conn, username, password, address=st.context.ip_address)
     if result.user is None:
-        failures = st.session_state.get("failed_sign_ins", 0) + 1
-        st.session_state["failed_sign_ins"] = failures
-        # Each failure in a session waits longer (OWASP: throttle repeated attempts).
-        time.sleep(min(0.5 * 2 ** (failures - 1), SIGN_IN_MAX_DELAY_S))
         st.error(result.message)
         return
     st.session_state["user"] = result.user
     st.session_state["last_seen"] = dt.datetime.now(dt.UTC)
-    st.session_state.pop("failed_sign_ins", None)
     st.rerun()
 
 

@@ -62,13 +62,14 @@ def run_users(args: argparse.Namespace) -> int:
                     args.role,
                     _read_password(args),
                     therapist_name=args.therapist,
+                    actor=auth.cli_actor(),
                 )
                 print(f"added {args.role} {args.username}")
             elif args.users_action == "passwd":
-                auth.set_password(conn, args.username, _read_password(args))
+                auth.set_password(conn, args.username, _read_password(args), actor=auth.cli_actor())
                 print(f"new password set for {args.username}")
             else:
-                auth.disable_user(conn, args.username)
+                auth.disable_user(conn, args.username, actor=auth.cli_actor())
                 print(f"disabled {args.username}")
     except auth.UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

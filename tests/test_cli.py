@@ -147,14 +147,17 @@ def test_summary_choices_match_the_analysis() -> None:
     assert (tuple(SUMMARY_BY), tuple(POPULATIONS)) == (cli.SUMMARY_BY, cli.POPULATIONS)
 
 
-def test_imports_and_undos_from_the_command_line_are_audited(tmp_path, db_url) -> None:
+def test_imports_and_undos_from_the_command_line_are_audited_with_the_os_user(
+    tmp_path, db_url, monkeypatch
+) -> None:
     from practice import auth
 
+    monkeypatch.setattr("getpass.getuser", lambda: "maria")
     main(["import", str(write(tmp_path, "good.csv", GOOD)), "--db", db_url])
     main(["undo", "1", "--db", db_url])
     with db.create_engine_for(db_url).connect() as conn:
         log = auth.fetch_audit_log(conn)
     assert log[["username", "event"]].values.tolist() == [
-        ["command line", "undo"],
-        ["command line", "import"],
+        ["maria (command line)", "undo"],
+        ["maria (command line)", "import"],
     ]
