@@ -150,8 +150,11 @@ def _sign_in_form() -> None:
     if not submitted:
         return
     # Recent failures for the name or from this address make sign_in wait first (throttling).
+    address = st.context.ip_address  # None for localhost (and not a str under AppTest)
     with get_engine().begin() as conn:
-        result = auth.sign_in(conn, username, password, address=st.context.ip_address)
+        result = auth.sign_in(
+            conn, username, password, address=address if isinstance(address, str) else None
+        )
     if result.user is None:
         st.error(result.message)
         return
