@@ -52,6 +52,16 @@ GROUPINGS: dict[str, str] = {
     "primary_technique": "Primary technique (the one used in most sessions)",
     "technique_exposure": "Every technique used in at least half of the sessions",
 }
+# When each client's value is read (the Techniques page's "When" choice): the last available
+# value, or the report nearest a time point after the first session (docs/metrics.md, "Time
+# points"). "" is the last value.
+LAST_VALUE = ""
+WHEN_CHOICES: dict[str, str] = {
+    LAST_VALUE: "Last available value (end of treatment so far)",
+    "6w": "6 weeks after the first session",
+    "3m": "3 months after the first session",
+    "6m": "6 months after the first session",
+}
 STATISTICS: dict[str, str] = {
     "responder_rate": "Responder rate",
     "adjusted_residual": "Adjusted residual (result compared with similar clients)",

@@ -128,8 +128,12 @@ def audit_table(events: pd.DataFrame) -> pd.DataFrame:
     """`auth.fetch_audit_log` for people: event names, details in words (a role code named, a
     stored dict spelled out), no "None"."""
     detail = events["detail"].map(readable_detail)
-    sign_in = events["event"].eq("sign_in")
-    detail = detail.mask(sign_in, detail[sign_in].map(lambda code: ROLE_NAMES.get(code, code)))
+    # Sign-ins store the role ("front_desk"), new users "fred (front_desk)": name the role.
+    with_role = events["event"].isin(["sign_in", "user_added"])
+    role = re.compile(r"\b(" + "|".join(ROLE_NAMES) + r")\b")
+    detail = detail.mask(
+        with_role, detail[with_role].str.replace(role, lambda m: ROLE_NAMES[m.group(1)], regex=True)
+    )
     return events.assign(
         username=events["username"].astype(object).where(events["username"].notna(), ""),
         event=_name(events["event"], AUDIT_EVENT_NAMES),

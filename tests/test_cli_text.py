@@ -122,21 +122,34 @@ def test_the_users_table_names_roles_and_shows_no_none() -> None:
 def test_the_audit_log_reads_as_words() -> None:
     events = pd.DataFrame(
         {
-            "at": pd.to_datetime(["2026-01-01 10:00", "2026-01-01 11:00", "2026-01-01 12:00"]),
-            "username": [None, "fred", "anna"],
-            "event": ["undo", "sign_in", "sign_in_failed"],
+            "at": pd.to_datetime(["2026-01-01 10:00", "2026-01-01 11:00", "2026-01-01 12:00"] * 2),
+            "username": [None, "fred", "anna", "anna", "anna", "anna"],
+            "event": ["undo", "sign_in", "sign_in_failed", "user_added", "export", "page_odd"],
             "detail": [
                 "import #3: {'sessions_removed': 5, 'clients_removed': 1}",
                 "front_desk",
                 None,
+                "fred (front_desk)",
+                "therapist-report.csv: 3 rows",
+                "x",
             ],
         }
     )
     shown = audit_table(events)
-    assert shown["event"].tolist() == ["Undo", "Signed in", "Failed sign-in"]
+    assert shown["event"].tolist() == [
+        "Undo",
+        "Signed in",
+        "Failed sign-in",
+        "User added",
+        "Download",
+        "Page odd",
+    ]
     assert shown["detail"].tolist() == [
         "import #3: sessions removed 5, clients removed 1",
         "Front desk",
         "",
+        "fred (Front desk)",
+        "therapist-report.csv: 3 rows",
+        "x",
     ]
-    assert shown["username"].tolist() == ["", "fred", "anna"]
+    assert shown["username"].tolist()[:2] == ["", "fred"]
