@@ -26,7 +26,7 @@ from practice.importing import (
     describe_problems,
     import_files,
 )
-from practice.queries import fetch_clients, fetch_imports, fetch_sessions
+from practice.queries import fetch_clients, fetch_diary_days, fetch_imports, fetch_sessions
 from practice.users_cli import add_users_command
 
 # How many problems the terminal shows before pointing at the full report.
@@ -344,6 +344,7 @@ def run_summary(args: argparse.Namespace) -> int:
     engine = open_database(args.db, seed=args.db is None and config.seed_sample_on_first_run())
     with engine.connect() as conn:
         clients, sessions = fetch_clients(conn), fetch_sessions(conn)
+        diary = fetch_diary_days(conn)
     try:
         summary = build_summary(
             clients,
@@ -352,6 +353,7 @@ def run_summary(args: argparse.Namespace) -> int:
             population=args.population,
             reference=args.reference,
             at=args.at,
+            diary=diary,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

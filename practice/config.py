@@ -109,6 +109,12 @@ TIME_POINT_WINDOW_DAYS = int(_env_number("TIME_POINT_WINDOW_DAYS", 14))
 # scoring the measure than this: one client's score is not a practice's month (Headway's rule,
 # docs/metrics.md).
 MONTHLY_MIN_SCORES = int(_env_number("MONTHLY_MIN_SCORES", 10))
+# Headache diaries (docs/metrics.md, "Headache diaries"): a 28-day window with at least
+# DIARY_COMPLETE_DAYS logged days counts its headache days as logged; with fewer but at least
+# DIARY_MIN_DAYS it is pro-rated to 28 days and marked; with fewer it is left out (Headway's
+# rule; the IHS trial guidelines ask for a complete prospective 4-week diary baseline).
+DIARY_COMPLETE_DAYS = int(_env_number("DIARY_COMPLETE_DAYS", 20))
+DIARY_MIN_DAYS = int(_env_number("DIARY_MIN_DAYS", 14))
 # Funnel plots (Spiegelhalter 2005, Qual Saf Health Care 14:347): z-scores are winsorised at this
 # fraction in each tail before over-dispersion is estimated.
 FUNNEL_WINSORISE_FRACTION = 0.10

@@ -59,6 +59,23 @@ def fetch_sessions(conn: Connection) -> pd.DataFrame:
     return frame
 
 
+DIARY_FRAME_SQL = """
+SELECT c.client_code AS client_id, d.diary_date, d.headache, d.severity, d.pain, d.medication,
+       d.notes
+FROM diary_days d
+JOIN clients c ON c.id = d.client_id
+ORDER BY c.client_code, d.diary_date
+"""
+
+
+def fetch_diary_days(conn: Connection) -> pd.DataFrame:
+    """Every headache diary day with its client code, oldest first per client."""
+    frame = read_table(conn, DIARY_FRAME_SQL)
+    frame["diary_date"] = pd.to_datetime(frame["diary_date"]).astype("datetime64[ns]")
+    frame["headache"] = frame["headache"].astype(bool)
+    return _as_floats(frame, ("severity", "pain", "medication"))
+
+
 def _as_floats(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
     return frame.astype({c: "float64" for c in columns})
 

@@ -30,6 +30,7 @@ from practice.analysis._common import (
     empty_frame,
     require_frame,
 )
+from practice.analysis.diary import SOURCE_COLUMNS, add_sources, apply_diary
 from practice.analysis.followup import FOLLOWUP_COLUMNS, followup_frame
 from practice.analysis.reference import ReferenceValues, baseline_spread, usual_interval
 from practice.analysis.timepoints import TimePoint, parse_time_point
@@ -108,6 +109,7 @@ OUTCOME_COLUMNS = [
     *RESPONDER_COLUMNS,
     *[f"{k}_{suffix}" for k in TIMED_MEASURES for suffix in TIMING_SUFFIXES],
     *FOLLOWUP_COLUMNS,
+    *SOURCE_COLUMNS,
 ]
 CHANGE_LABELS = (
     "meaningful and reliable",
@@ -131,6 +133,7 @@ def compute_client_outcomes(
     as_of: object = None,
     at: object = None,
     reference: ReferenceValues | None = None,
+    diary: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per client and treatment series: who, how many sessions, and every outcome.
 
@@ -142,10 +145,13 @@ def compute_client_outcomes(
     (practice.analysis.timepoints). `reference`: the practice-wide values
     (`compute_reference_values` on every client) to judge these clients against; pass it
     whenever `clients` and `sessions` are a part of the practice (one therapist's caseload),
-    so that the labels are the practice's.
+    so that the labels are the practice's. `diary`: the clients' headache diary days
+    (`practice.queries.fetch_diary_days`); where it gives headache or medication days per 28
+    days for a series' baseline or latest window, those replace the reported figures
+    (practice.analysis.diary, docs/metrics.md "Headache diaries").
     """
     return compute_outcomes_and_reference(
-        clients, sessions, gap_days=gap_days, as_of=as_of, at=at, reference=reference
+        clients, sessions, gap_days=gap_days, as_of=as_of, at=at, reference=reference, diary=diary
     )[0]
 
 
@@ -157,6 +163,7 @@ def compute_outcomes_and_reference(
     as_of: object = None,
     at: object = None,
     reference: ReferenceValues | None = None,
+    diary: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, ReferenceValues]:
     """`compute_client_outcomes` and the reference values it judged against.
 
@@ -193,6 +200,9 @@ def compute_outcomes_and_reference(
         for m in MEASURES
     ]
     out = pd.concat([out, *measures], axis=1)
+    if diary is not None:  # the diary wins where it has a figure (practice.analysis.diary)
+        out = apply_diary(out, diary, point_days=None if point is None else point.days)
+    out = add_sources(out)
     if reference is None:
         baselines = pd.DataFrame({m.key: out[f"{m.key}_baseline"] for m in MEASURES})
         sds, counts = baseline_spread(out["client_id"], baselines)

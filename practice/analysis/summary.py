@@ -16,7 +16,10 @@ terms) and the "at_" keys (the same figures at the time point; None without one)
 "responders_50_denominator" / "responders_30_denominator" (the count each responder rate and
 its interval are over); per group "label" (the group's display label; "group" stays the key);
 top-level "reference_label" and "empty_reason" (why no group is shown, naming the rule; None
-when there are groups).
+when there are groups); per
+measure "baseline_from_diary", "baseline_from_intake", "baseline_from_first_report",
+"last_from_diary", "last_from_sessions" (how many of the n series took that figure from where:
+a headache diary wins over reported figures, practice.analysis.diary).
 docs/metrics.md lists every key.
 """
 
@@ -33,6 +36,7 @@ from practice.analysis._common import (
     json_ready,
     require_choice,
 )
+from practice.analysis.diary import SOURCE_COUNT_NAMES, count_sources
 from practice.analysis.groups import compare_groups, grouped_rows, resolve_reference
 from practice.analysis.labels import group_label
 from practice.analysis.outcomes import compute_client_outcomes
@@ -54,17 +58,21 @@ def build_summary(
     gap_days: int | None = None,
     as_of: object = None,
     at: object = None,
+    diary: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The summary dict (contract in the module docstring) of groups `by` in `population`;
-    with `at` ("3m", "12w") each measure is also reported at that time point."""
+    with `at` ("3m", "12w") each measure is also reported at that time point. `diary`: the
+    headache diary days, whose figures win over reported ones (practice.analysis.diary)."""
     require_choice(by, "by", SUMMARY_BY)
     require_choice(population, "population", POPULATIONS)
     point = parse_time_point(at) if at is not None else None
-    outcomes = compute_client_outcomes(clients, sessions, gap_days=gap_days, as_of=as_of)
+    outcomes = compute_client_outcomes(
+        clients, sessions, gap_days=gap_days, as_of=as_of, diary=diary
+    )
     at_outcomes = None
     if point is not None:
         at_outcomes = compute_client_outcomes(
-            clients, sessions, gap_days=gap_days, as_of=as_of, at=point
+            clients, sessions, gap_days=gap_days, as_of=as_of, at=point, diary=diary
         )
     return summarise_outcomes(
         outcomes,
@@ -106,6 +114,7 @@ def summarise_outcomes(
         else None
     )
     first = tables["hd28"]
+    sources = {key: count_sources(rows, key) for key in SUMMARY_MEASURES}
     groups = [
         {
             "group": str(group),
@@ -115,7 +124,9 @@ def summarise_outcomes(
             "small_n": first.at[group, "small_n"],
             "is_reference": group == ref,
             **{
-                key: _block(tables[key].loc[group], key) | _at_block(at_tables, key, group)
+                key: _block(tables[key].loc[group], key)
+                | _at_block(at_tables, key, group)
+                | _source_block(sources[key], group)
                 for key in SUMMARY_MEASURES
             },
         }
@@ -207,6 +218,14 @@ def _block(row: pd.Series, key: str) -> dict[str, object]:
     }
 
 
+def _source_block(counts: pd.DataFrame, group: object) -> dict[str, object]:
+    """How many of the group's counted series took each figure from the diary, the intake,
+    a first report or the sessions (practice.analysis.diary.count_sources)."""
+    if group not in counts.index:
+        return dict.fromkeys(SOURCE_COUNT_NAMES, 0)
+    return {name: int(counts.at[group, name]) for name in SOURCE_COUNT_NAMES}
+
+
 def _covariates(terms: object) -> list[str] | None:
     """The model's terms ("baseline, age_at_intake") as a list; None where no model ran."""
     if not isinstance(terms, str):
@@ -291,6 +310,7 @@ def _block_names(level: str) -> list[str]:
         "adjusted_covariates",
         f"responders_{level}_denominator",
         *_at_names(level),
+        *SOURCE_COUNT_NAMES,
     ]
 
 
