@@ -249,12 +249,22 @@ def cli_actor() -> str:
     return f"{who} (command line)"[:100]
 
 
-def record_event(conn: Connection, event: str, username: str | None, detail: str | None) -> None:
-    """Add one line to the audit log (never a password, never exported data)."""
+def record_event(
+    conn: Connection,
+    event: str,
+    username: str | None,
+    detail: str | None,
+    *,
+    max_chars: int | None = 500,
+) -> None:
+    """Add one line to the audit log (never a password, never exported data).
+
+    `detail` is cut to `max_chars`; None keeps it whole (a recorded session's before and
+    after values, notes included, must survive in full).
+    """
+    kept = detail[:max_chars] if detail and max_chars is not None else detail
     conn.execute(
-        insert(AuditEvent).values(
-            at=_now(), username=username, event=event, detail=(detail or None) and detail[:500]
-        )
+        insert(AuditEvent).values(at=_now(), username=username, event=event, detail=kept or None)
     )
 
 

@@ -54,7 +54,7 @@ def undo_import(engine: Engine, import_id: int) -> dict[str, int]:
             set(added_sessions["client_id"].tolist())
             | _clients_of(conn, priors) - set(added_clients["id"].tolist())
         )
-        _rebuild_series(conn, survivors)
+        rebuild_series(conn, survivors)
         for table in ("therapists", "techniques"):
             conn.execute(text(f"DELETE FROM {table} WHERE import_id = :i"), {"i": import_id})  # noqa: S608
         conn.execute(text("DELETE FROM prior_values WHERE import_id = :i"), {"i": import_id})
@@ -137,7 +137,8 @@ def _clients_of(conn: Connection, priors: pd.DataFrame) -> set[int]:
     return {int(r[0]) for r in conn.execute(text(sql))}
 
 
-def _rebuild_series(conn: Connection, client_ids: list[int]) -> None:
+def rebuild_series(conn: Connection, client_ids: list[int]) -> None:
+    """Renumber the given clients' series from their stored sessions (after rows changed)."""
     if not client_ids:
         return
     stored = read_sessions_of(conn, client_ids)
