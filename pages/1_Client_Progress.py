@@ -157,7 +157,9 @@ right.dataframe(
 with right:
     if baselines["value"].isna().all():
         st.caption("No baseline was recorded at intake: each series starts from its first report.")
-    ui.download_table(baselines, f"{chosen}_intake.csv", key="csv-intake")
+    ui.download_table(
+        baselines, f"{chosen}_intake.csv", key="csv-intake", headers={"value": "At intake"}
+    )
 if outcome is not None:
     flags = progress.risk_flags(outcome)
     for flag in flags:

@@ -7,7 +7,7 @@ The only module of the package that imports streamlit. Pages call `page_setup()`
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import altair as alt
 import pandas as pd
@@ -445,12 +445,18 @@ def _logged(build: Callable[[], bytes], detail: str) -> Callable[[], bytes]:
 
 
 def download_table(
-    frame: pd.DataFrame, file_name: str, *, label: str = "Download CSV", key: str | None = None
+    frame: pd.DataFrame,
+    file_name: str,
+    *,
+    label: str = "Download CSV",
+    key: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> None:
-    """A CSV download of `frame`, with spreadsheet formulas neutralised; logged when taken."""
+    """A CSV download of `frame` in the spreadsheet conventions of `exports.table_csv`
+    (`headers` name columns as the page does), formulas neutralised; logged when taken."""
     _offer_download(
         label,
-        _logged(lambda: table_csv(frame), f"{file_name}: {len(frame)} rows"),
+        _logged(lambda: table_csv(frame, headers=headers), f"{file_name}: {len(frame)} rows"),
         file_name=file_name,
         mime="text/csv",
         key=key or f"csv-{file_name}",

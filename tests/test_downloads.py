@@ -7,7 +7,10 @@ session).
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from practice import auth
 from practice.bootstrap import open_database
+from tests.conftest import csv_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 OWNER = auth.SignedInUser("anna", "owner")
@@ -30,6 +34,16 @@ PAGES: list[tuple[str | None, dict[str, str]]] = [
     ("pages/4_Import_Data.py", {}),
     ("pages/5_Users_and_Audit.py", {}),
 ]
+# An upload with problems, two of them formula-like: the check step offers its problem report.
+PROBLEM_UPLOAD = csv_bytes(
+    "client_id,intake_date,session_date,therapist,techniques,pain_pre",
+    "N901,2025-06-02,2025-06-03,Jo Park,TPT,=1+1",
+    "N901,2025-06-02,2025-06-10,Jo Park,TPT,-2+3",
+    "N901,2025-06-02,2025-06-17,Jo Park,TPT,11",
+)
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+MISSING_WORDS = {"True", "False", "nan", "NaN", "None", "NaT", "<NA>", "\u2013", "\u2014"}
 
 
 @pytest.fixture
@@ -101,3 +115,63 @@ def test_png_download_of_a_client_chart_is_logged(practice_with_owner: str, offe
     assert "chart 'Pain before and after each session' of client C0042" in " ".join(
         str(detail) for _, _, detail in audit_events(practice_with_owner)
     )
+
+
+def spreadsheet_problems(name: str, data: bytes) -> list[str]:
+    """What in a CSV download a spreadsheet would read wrong, or a person could not read."""
+    problems = [] if data.startswith(b"\xef\xbb\xbf") else [f"{name}: no BOM"]
+    header, *rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    for column in header:
+        if "_" in column or not column[:1].isupper():
+            problems.append(f"{name}: header {column!r} is not readable")
+    for number, row in enumerate(rows, start=2):
+        for column, cell in zip(header, row, strict=True):
+            where = f"{name} line {number}, {column}: {cell!r}"
+            if "\u2212" in cell:
+                problems.append(f"{where} has a Unicode minus (Excel reads text)")
+            if cell in MISSING_WORDS:
+                problems.append(f"{where} is a code, not a value")
+            if PLAIN_NUMBER.fullmatch(cell) and "." in cell and len(cell.split(".")[1]) > 4:
+                problems.append(f"{where} has too many decimals")
+            if cell.startswith(FORMULA_TRIGGERS) and not PLAIN_NUMBER.fullmatch(cell):
+                problems.append(f"{where} could run as a formula")
+    return problems
+
+
+def csv_downloads(offered: dict[str, dict[str, Any]]) -> dict[str, bytes]:
+    return {
+        button["file_name"]: button["build"]()
+        for button in offered.values()
+        if button.get("mime") == "text/csv"
+    }
+
+
+def test_every_csv_download_speaks_spreadsheet(practice_with_owner: str, offered) -> None:
+    files: dict[str, bytes] = {}
+    for page, query in PAGES:
+        open_page(page, user=OWNER, query=query)
+        files.update(csv_downloads(offered))
+    upload = open_page("pages/4_Import_Data.py", user=OWNER)
+    upload.file_uploader(key="csv").set_value([("problems.csv", PROBLEM_UPLOAD, "text/csv")])
+    upload.run()
+    files.update(csv_downloads(offered))
+    # Every kind of table the app offers: analysis tables, client tables, logs, the problems.
+    assert {
+        "clients-needing-attention.csv",
+        "C0042_intake.csv",
+        "C0042_series1_change.csv",
+        "C0042_series1_sessions.csv",
+        "techniques-hd28.csv",
+        "technique-relief.csv",
+        "time-to-response-hd28.csv",
+        "therapists-hd28.csv",
+        "import-history.csv",
+        "import-check.csv",
+        "audit-log.csv",
+    } <= set(files)
+    problems = [
+        problem for name, data in files.items() for problem in spreadsheet_problems(name, data)
+    ]
+    assert problems == []
+    report = files["import-check.csv"].decode("utf-8-sig")
+    assert "'=1+1" in report and "'-2+3" in report  # formulas are still defused

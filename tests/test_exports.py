@@ -7,7 +7,16 @@ import pandas as pd
 import pytest
 
 from practice.charts import client as charts
-from practice.exports import chart_png, chart_spec, chart_title, neutralise_formulas, table_csv
+from practice.exports import (
+    chart_png,
+    chart_spec,
+    chart_title,
+    decimals,
+    neutralise_formulas,
+    readable_header,
+    spreadsheet_frame,
+    table_csv,
+)
 from tests.altair_globals import foreign_settings, foreign_settings_on_another_thread
 
 
@@ -38,10 +47,92 @@ def test_numbers_and_missing_values_are_left_alone_and_input_is_not_mutated() ->
     assert frame["name"].tolist()[0] == "=1"
 
 
-def test_table_csv_has_a_bom_and_defused_cells() -> None:
-    data = table_csv(pd.DataFrame({"client": ["=cmd"], "n": [3]}))
+def test_table_csv_has_a_bom_readable_headers_and_defused_cells() -> None:
+    data = table_csv(pd.DataFrame({"client": ["=cmd"], "n_clients": [3]}))
     assert data.startswith(b"\xef\xbb\xbf")
-    assert data.decode("utf-8-sig").splitlines() == ["client,n", "'=cmd,3"]
+    assert data.decode("utf-8-sig").splitlines() == ["Client,Clients", "'=cmd,3"]
+
+
+@pytest.mark.parametrize("cell", ["-4.6", "+2", "-0.5", "1e-3", "-7"])
+def test_a_text_cell_that_is_only_a_number_stays_a_number(cell: str) -> None:
+    assert neutralise_formulas(pd.DataFrame({"change": [cell]}))["change"].tolist() == [cell]
+
+
+@pytest.mark.parametrize(
+    ("column", "header"),
+    [
+        ("client_id", "Client"),
+        ("pct_change", "Change (%)"),
+        ("change_ci_low", "Change 95 % CI low"),
+        ("responder_rate_ci_high", "Responder rate 95 % CI high"),
+        ("hd28_baseline", "Headache days per 28 days baseline"),
+        ("baseline_sd", "Baseline SD"),
+        ("adjusted_p_value", "Adjusted p value"),
+        ("responders", "Responders"),
+        ("Pain before", "Pain before"),
+        ("HIT-6", "HIT-6"),
+    ],
+)
+def test_readable_header(column: str, header: str) -> None:
+    assert readable_header(column) == header
+
+
+@pytest.mark.parametrize(
+    ("column", "places"),
+    [
+        ("adjusted_p_value", 4),
+        ("responder_rate", 3),
+        ("responder_rate_ci_low", 3),
+        ("survival_ci_high", 3),
+        ("cumulative_response", 3),
+        ("pct_change", 1),
+        ("Pain change (%)", 2),
+        ("change_mean", 2),
+    ],
+)
+def test_decimals(column: str, places: int) -> None:
+    assert decimals(column) == places
+
+
+def test_spreadsheet_frame_writes_numbers_dates_and_flags_as_a_spreadsheet_reads_them() -> None:
+    frame = pd.DataFrame(
+        {
+            "change": [-4.56789, 2.0],
+            "pct_change": [-71.428571, float("nan")],
+            "time": [0.0, 2.0],
+            "small_n": [True, False],
+            "label": ["\u22124.6 [\u22126.1 to \u22123.0]", "\u2013"],
+            "session_date": pd.to_datetime(["2026-05-18", "2026-05-25"]),
+            "at": pd.to_datetime(["2026-12-02 11:21:55.123", "2026-12-02 12:00:00.000"], utc=True),
+            "mixed": [0.123456, "text"],
+        }
+    )
+    out = spreadsheet_frame(frame)
+    assert list(out.columns) == [
+        "Change",
+        "Change (%)",
+        "Time",
+        "Small group",
+        "Label",
+        "Session date",
+        "When (UTC)",
+        "Mixed",
+    ]
+    assert out["Change"].tolist() == [-4.57, 2.0]
+    assert out["Change (%)"].tolist()[0] == -71.4
+    assert out["Time"].tolist() == [0, 2]
+    assert out["Small group"].tolist() == ["yes", "no"]
+    assert out["Label"].iloc[0] == "-4.6 [-6.1 to -3.0]"
+    assert pd.isna(out["Label"].iloc[1])
+    assert out["Session date"].tolist() == ["2026-05-18", "2026-05-25"]
+    assert out["When (UTC)"].tolist() == ["2026-12-02 11:21:55", "2026-12-02 12:00:00"]
+    assert out["Mixed"].tolist() == [0.12, "text"]
+    assert frame["label"].iloc[0].startswith("\u2212")  # the input is left as it was
+
+
+def test_table_csv_headers_given_by_the_page_win() -> None:
+    data = table_csv(pd.DataFrame({"value": [6.5]}), headers={"value": "At intake"})
+    assert data.decode("utf-8-sig").splitlines() == ["At intake", "6.5"]
 
 
 def test_chart_png_renders_without_a_browser() -> None:
