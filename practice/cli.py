@@ -369,6 +369,7 @@ def run_summary(args: argparse.Namespace) -> int:
 
 def run_report(args: argparse.Namespace) -> int:
     """Write a client or practice PDF report."""
+    from practice.analysis import compute_client_outcomes
     from practice.reports import client_report_pdf, practice_report_pdf
     from practice.reports.practice_report import report_period
 
@@ -385,14 +386,24 @@ def run_report(args: argparse.Namespace) -> int:
     engine = open_database(args.db, seed=args.db is None and config.seed_sample_on_first_run())
     with engine.connect() as conn:
         clients, sessions = fetch_clients(conn), fetch_sessions(conn)
+        diary = fetch_diary_days(conn)
     try:
+        # Headache days from a client's diary win over reported ones (docs/metrics.md).
+        outcomes = compute_client_outcomes(clients, sessions, diary=diary)
         if args.kind == "client":
-            pdf = client_report_pdf(clients, sessions, args.client_id, series=args.series)
+            pdf = client_report_pdf(
+                clients, sessions, args.client_id, series=args.series, outcomes=outcomes
+            )
             what = f"the report of client {args.client_id}"
         else:
             first, last = report_period(sessions, start, end)  # all the data without dates
             pdf = practice_report_pdf(
-                clients, sessions, start=first, end=last, show_names=args.names
+                clients,
+                sessions,
+                start=first,
+                end=last,
+                show_names=args.names,
+                outcomes=outcomes,
             )
             what = f"the practice report for {first} to {last}"
     except ValueError as exc:

@@ -65,7 +65,13 @@ SERIES_HELP = (
     f"A pause of more than {config.SERIES_GAP_DAYS} days starts a new treatment series; each "
     "series is judged from its own start. Latest first."
 )
-BASELINE_FROM = {"intake": "(at intake)", "first report": "(first report of the series)"}
+BASELINE_FROM = {
+    "intake": "(at intake)",
+    "first report": "(first report of the series)",
+    "diary": "(headache diary, 28 days before the first session)",
+}
+# Where a latest value came from (docs/metrics.md, "Headache diaries").
+LATEST_FROM = {"sessions": "session reports", "diary": "headache diary"}
 STATUS_TEXT = {
     "completer": f"attended at least {config.MIN_SESSIONS_COMPLETER} sessions",
     "ongoing": (
@@ -273,6 +279,7 @@ def change_summary(outcome: pd.Series) -> pd.DataFrame:
                     outcome.get(f"{key}_baseline_from"), outcome.get("baseline_source")
                 ),
                 "latest": latest,
+                "latest_from": LATEST_FROM.get(_latest_from(outcome, key), ""),
                 "change": _number(outcome.get(f"{key}_change")),
                 "pct_change": _number(outcome.get(f"{key}_pct_change")),
                 "result": result,
@@ -286,11 +293,20 @@ def change_summary(outcome: pd.Series) -> pd.DataFrame:
 INTAKE_SOURCE_WORDS = {"diary": "intake, from a headache diary", "recall": "intake, recalled"}
 
 
+def _latest_from(outcome: pd.Series, key: str) -> str:
+    """ "diary" or "sessions" where the series has a latest value of `key`, else ""."""
+    if pd.isna(outcome.get(f"{key}_latest")):
+        return ""
+    return _text(outcome.get(f"{key}_latest_from"), default="sessions")
+
+
 def baseline_from_text(baseline_from: object, source: object) -> str:
     """Where a baseline came from: "first report", or "intake" with how the intake knew it."""
     text = _text(baseline_from, default="")
     if text == "intake" and isinstance(source, str):
         return INTAKE_SOURCE_WORDS.get(source, text)
+    if text == "diary":
+        return "headache diary"
     return text
 
 
@@ -372,8 +388,26 @@ def headline_metric(outcome: pd.Series, key: str) -> dict[str, Any]:
         "delta": delta,
         "delta_color": "inverse",
         "delta_description": f"vs baseline {baseline:g}",
-        "help": f"{start} → latest {latest:.1f}: {result}. {explain_result(key, result)}",
+        "help": f"{start} → latest {latest:.1f}{_latest_words(outcome, key)}: {result}. "
+        f"{explain_result(key, result)}",
     }
+
+
+def _latest_words(outcome: pd.Series, key: str) -> str:
+    return " (headache diary)" if _latest_from(outcome, key) == "diary" else ""
+
+
+def diary_source_text(outcome: pd.Series | None, key: str) -> str:
+    """Which of a measure's figures came from the headache diary, in words ("" for none)."""
+    if outcome is None:
+        return ""
+    base = _text(outcome.get(f"{key}_baseline_from"), default="") == "diary"
+    last = _latest_from(outcome, key) == "diary"
+    if base and last:
+        return "from the headache diary"
+    if base:
+        return "baseline from the headache diary"
+    return "latest from the headache diary" if last else ""
 
 
 def series_facts(outcome: pd.Series) -> list[tuple[str, str]]:

@@ -218,6 +218,18 @@ def _load_frames(version: tuple[int, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
         return queries.fetch_clients(conn), queries.fetch_sessions(conn)
 
 
+@st.cache_data(show_spinner=False, max_entries=2)
+def _load_diary(version: tuple[int, int]) -> pd.DataFrame:
+    with get_engine().connect() as conn:
+        return queries.fetch_diary_days(conn)
+
+
+def load_diary() -> pd.DataFrame:
+    """The headache diary days of the clients the signed-in user may see."""
+    diary = _load_diary(data_version())
+    return diary[diary["client_id"].isin(load_clients()["client_id"])].reset_index(drop=True)
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def _scoped_frames(
     version: tuple[int, int], user: auth.SignedInUser | None
@@ -231,7 +243,9 @@ def _practice_outcomes(
     version: tuple[int, int],
 ) -> tuple[pd.DataFrame, analysis.ReferenceValues]:
     """Every client's outcomes and the practice-wide reference values, once per data version."""
-    return analysis.compute_outcomes_and_reference(*_load_frames(version))
+    return analysis.compute_outcomes_and_reference(
+        *_load_frames(version), diary=_load_diary(version)
+    )
 
 
 @st.cache_data(show_spinner="Computing outcomes…", max_entries=8)
@@ -242,7 +256,10 @@ def _load_outcomes(version: tuple[int, int], user: auth.SignedInUser | None) -> 
     # A narrower view is judged against the whole practice: the same client gets the same
     # labels and alerts for every user allowed to see them (docs/metrics.md).
     scoped = _scoped_frames(version, user)
-    return analysis.compute_client_outcomes(*scoped, reference=reference)
+    # The diary of every client: only the series in `scoped` take their days.
+    return analysis.compute_client_outcomes(
+        *scoped, reference=reference, diary=_load_diary(version)
+    )
 
 
 def load_clients() -> pd.DataFrame:

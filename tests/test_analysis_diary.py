@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from practice import progress
 from practice.analysis import compute_client_outcomes
 from practice.analysis.diary import WINDOW_COLUMNS, diary_windows
+from practice.reports import summarise_client
 from tests.analysis_frames import make_clients, make_sessions, weekly
 
 DAY0 = pd.Timestamp("2025-01-06")  # every client's first session (analysis_frames' day 0)
@@ -160,3 +162,21 @@ def test_the_input_frames_are_not_changed(
     before = diary.copy()
     compute_client_outcomes(*practice, diary=diary)
     pd.testing.assert_frame_equal(diary, before)
+
+
+def test_progress_and_the_client_report_say_which_figures_came_from_the_diary(
+    practice: tuple[pd.DataFrame, pd.DataFrame], diary: pd.DataFrame
+) -> None:
+    outcomes = compute_client_outcomes(*practice, diary=diary)
+    a = outcomes.set_index("client_id").loc["A"]
+    summary = progress.change_summary(a).set_index("measure")
+    hd28 = summary.loc[summary.index.str.startswith("Headache days")].iloc[0]
+    assert (hd28["baseline_from"], hd28["latest_from"]) == ("headache diary", "headache diary")
+    pain = summary.loc[summary.index.str.startswith("Pain")].iloc[0]
+    assert pain["latest_from"] == "session reports"
+    assert progress.diary_source_text(a, "hd28") == "from the headache diary"
+    c = outcomes.set_index("client_id").loc["C"]
+    assert progress.diary_source_text(c, "hd28") == "latest from the headache diary"
+    assert progress.diary_source_text(outcomes.set_index("client_id").loc["B"], "hd28") == ""
+    report = summarise_client(*practice, "A", outcomes=outcomes)
+    assert report.headline[0][0] == "Headache days per 28 days (from the headache diary)"

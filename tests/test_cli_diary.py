@@ -92,3 +92,14 @@ def test_summary_json_reports_diary_derived_headache_days(
         assert (hd28["last_from_diary"], hd28["last_from_sessions"]) == (20, 0)
         assert hd28["baseline_mean"] == pytest.approx(expected[technique])
         assert hd28["baseline_mean"] != 12.0  # not the intake's reported figure
+
+
+def test_client_report_from_the_command_line_uses_the_diary(
+    tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["import", str(write(tmp_path, "s.csv", sessions_csv(4))), "--db", db_url])
+    main(["import", str(write(tmp_path, "d.csv", diary_csv(4, repeat_row=None))), "--db", db_url])
+    out = tmp_path / "D001.pdf"
+    assert main(["report", "client", "D001", "--out", str(out), "--db", db_url]) == 0
+    assert out.read_bytes().startswith(b"%PDF")
+    assert main(["report", "practice", "--out", str(tmp_path / "p.pdf"), "--db", db_url]) == 0

@@ -188,6 +188,8 @@ def _measure_rows(outcome: pd.Series | None) -> pd.DataFrame:
 def _headline(outcome: pd.Series | None, key: str) -> tuple[str, str, str]:
     """(label, "baseline -> now", "change (percent) · result") for hd28 or pain."""
     label = {"hd28": "Headache days per 28 days", "pain": "Pain before sessions (0-10)"}[key]
+    source = progress.diary_source_text(outcome, key)
+    label = f"{label} ({source})" if source else label
     baseline, latest = _value(outcome, f"{key}_baseline"), _value(outcome, f"{key}_latest")
     if np.isnan(baseline) and np.isnan(latest):
         return label, "not recorded", ""
