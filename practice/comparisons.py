@@ -17,6 +17,7 @@ from practice.analysis import (
     MEASURES_BY_KEY,
     RESPONDER_COLUMNS,
     group_labels,
+    pain_rule_text,
 )
 
 # The measures a page offers, in this order; hd28 and pain are always offered.
@@ -33,7 +34,7 @@ ALWAYS_OFFERED = ("hd28", "pain")
 # The headline responder rule of each measure in plain words (docs/metrics.md, "Responders").
 RESPONDER_RULES: dict[str, str] = {
     "hd28": "headache days per 28 days down by at least 50 %",
-    "pain": "pain down by at least 30 % and at least 2 points",
+    "pain": f"pain down by at least {pain_rule_text()}",
     "hit6": "HIT-6 down by at least 6 points",
     "midas": "MIDAS down by at least one grade",
 }

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from practice import comparisons, config
-from practice.analysis import NOT_JUDGED
+from practice.analysis import NOT_JUDGED, pain_rule_text
 from practice.vocabulary import BASELINE_SOURCES, HEADACHE_TYPES, STATUSES, technique_label
 
 # "C0001 · Fatima Green": what the client picker shows, and searches as the user types.
@@ -45,10 +45,7 @@ HOW_TO_READ = {
 # published threshold, so the measure is only ever called "reliable".
 MEANINGFUL_RULES: dict[str, str | None] = {
     "hd28": f"at least {100 * config.HD28_RESPONDER_FRACTION:.0f} % fewer headache days",
-    "pain": (
-        f"at least {100 * config.PAIN_MODERATE_FRACTION:.0f} % and "
-        f"{config.PAIN_MODERATE_POINTS:g} points less pain"
-    ),
+    "pain": f"at least {pain_rule_text()} less pain",
     "medication_days": None,
     "hit6": f"at least {config.HIT6_MEANINGFUL_POINTS:g} points lower HIT-6",
     "midas": "at least one MIDAS grade lower",
@@ -527,15 +524,15 @@ def pain_points(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def pain_target(baseline: object) -> float | None:
-    """The pain level a meaningful improvement reaches: baseline - max(30 %, 2 points).
+    """The pain level a meaningful improvement reaches: baseline - 30 % (IMMPACT, Dworkin 2008,
+    after Farrar 2001), or baseline - max(30 %, PAIN_RESPONDER_MIN_POINTS) with that option set.
 
-    IMMPACT (Dworkin 2008) after Farrar 2001; None without a baseline or when the baseline is
-    too low for a 2-point fall.
+    None without a baseline or when the baseline is too low for the optional points fall.
     """
     value = _number(baseline)
     if np.isnan(value) or value <= 0:
         return None
-    drop = max(config.PAIN_MODERATE_FRACTION * value, config.PAIN_MODERATE_POINTS)
+    drop = max(config.PAIN_MODERATE_FRACTION * value, config.PAIN_RESPONDER_MIN_POINTS)
     target = value - drop
     return round(target, 6) if target >= 0 else None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+import pytest
 
 from practice.charts import client as charts
 from practice.charts.style import GOOD, technique_colors
@@ -45,9 +46,9 @@ def test_pain_chart_has_baseline_rule_and_meaningful_band() -> None:
     assert spec["title"]["text"] == "Pain before and after each session"
     assert "meaningful improvement" in " ".join(spec["title"]["subtitle"])
     by_mark = {mark_type(layer): layer for layer in layers(spec)}
-    # Band from 0 to 6 - max(30 % x 6, 2) = 4.
+    # Band from 0 to 6 - 30 % x 6 = 4.2 (issue 13 item 8: the 2-point rule is an option, off).
     assert by_mark["rect"]["values"][0]["low"] == 0.0
-    assert by_mark["rect"]["values"][0]["high"] == 4.0
+    assert by_mark["rect"]["values"][0]["high"] == pytest.approx(4.2)
     assert by_mark["rect"]["encoding"]["y2"] == {"field": "high"}
     assert by_mark["rule"]["values"] == [{"level": 6.0, "label": "Baseline 6"}]
     assert by_mark["rule"]["encoding"]["y"] == {"field": "level", "type": "quantitative"}

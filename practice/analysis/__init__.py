@@ -30,7 +30,7 @@ from practice.analysis.groups import (
     adjusted_differences,
     compare_groups,
 )
-from practice.analysis.labels import group_label, group_labels, resolve_group
+from practice.analysis.labels import group_label, group_labels, pain_rule_text, resolve_group
 from practice.analysis.outcomes import (
     NOT_JUDGED,
     OUTCOME_COLUMNS,
@@ -79,6 +79,7 @@ __all__ = [
     "kaplan_meier",
     "label_groups",
     "off_track_alerts",
+    "pain_rule_text",
     "resolve_group",
     "select_population",
     "summarise_outcomes",

@@ -12,6 +12,8 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
+from practice import config
+
 # Every interval Headway reports is a two-sided 95 % interval.
 CONFIDENCE = 0.95
 # Tolerance for comparing a percent change with a threshold (0.3 * 7 is not exactly 2.1).
@@ -91,6 +93,18 @@ GROUPINGS: dict[str, str] = {
     "therapist": "therapist",
     "headache_type": "headache_type",
 }
+
+
+def pain_reduced(change: pd.Series, baseline: pd.Series, fraction: float) -> pd.Series:
+    """True where pain fell by at least `fraction` of a baseline above 0 (IMMPACT / Farrar
+    2001: 30 % is moderately important), and by config.PAIN_RESPONDER_MIN_POINTS when that
+    option is set. One rule for the responder flag, meaningful change, time to response and
+    the off-track alert."""
+    pct = 100 * change / baseline.where(baseline > 0)
+    met = pct <= -100 * fraction + EPS
+    if config.PAIN_RESPONDER_MIN_POINTS > 0:
+        met &= change <= -config.PAIN_RESPONDER_MIN_POINTS + EPS
+    return met
 
 
 def require_frame(value: object, name: str, columns: Iterable[str] = ()) -> pd.DataFrame:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from practice import config
-from practice.analysis._common import EPS, MEASURES, empty_frame, require_frame
+from practice.analysis._common import EPS, MEASURES, empty_frame, pain_reduced, require_frame
 
 ALERT_COLUMNS = [
     "client_id",
@@ -46,8 +46,13 @@ def off_track_alerts(outcomes: pd.DataFrame, *, after_sessions: int | None = Non
         outcomes.groupby("client_id")["series_number"].transform("max")
     )
     current = outcomes.loc[latest & outcomes["active"].astype(bool)]
-    limit = -100 * config.OFF_TRACK_IMPROVEMENT_FRACTION + EPS
-    improved = current["pain_pct_change"].le(limit) | current["hd28_pct_change"].le(limit)
+    fraction = config.OFF_TRACK_IMPROVEMENT_FRACTION
+    # Pain: the headline pain responder rule (pain_reduced, with its optional points);
+    # headache days: the IHS secondary 30 % level.
+    pain = pain_reduced(
+        current["pain_latest"] - current["pain_baseline"], current["pain_baseline"], fraction
+    )
+    improved = pain | current["hd28_pct_change"].le(-100 * fraction + EPS)
     scored = current["pain_pct_change"].notna() | current["hd28_pct_change"].notna()
     due = current["sessions_attended"] >= after
     flags = pd.DataFrame(

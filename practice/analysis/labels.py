@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from practice import config
 from practice.analysis._common import NOT_RECORDED, label_groups
 from practice.vocabulary import (
     HEADACHE_TYPE_ALIASES,
@@ -25,6 +26,16 @@ from practice.vocabulary import (
 
 TECHNIQUE_GROUPINGS = ("technique", "primary_technique", "technique_exposure")
 _HEADACHE_TYPE_LOOKUP = build_lookup(HEADACHE_TYPES, HEADACHE_TYPE_ALIASES)
+
+
+def pain_rule_text(fraction: float | None = None) -> str:
+    """The pain responder rule in words: "30 %", or "30 % and 2 points" when the optional
+    points rule (PAIN_RESPONDER_MIN_POINTS) is on."""
+    share = config.PAIN_MODERATE_FRACTION if fraction is None else fraction
+    text = f"{100 * share:.0f} %"
+    if config.PAIN_RESPONDER_MIN_POINTS > 0:
+        text += f" and {config.PAIN_RESPONDER_MIN_POINTS:g} points"
+    return text
 
 
 def group_label(key: object, by: str) -> str:

@@ -28,6 +28,7 @@ from practice.analysis._common import (
     MEASURES,
     Measure,
     empty_frame,
+    pain_reduced,
     require_frame,
 )
 from practice.analysis.diary import SOURCE_COLUMNS, add_sources, apply_diary
@@ -497,14 +498,9 @@ def _window_mean(sk: pd.Series, day: pd.Series, value: pd.Series, window: int) -
 def _reached_response(key: str, level: pd.Series, baseline: pd.Series) -> pd.Series:
     """Whether a follow-up level meets the headline responder rule of `key`."""
     drop = baseline - level
-    if key == "pain":
-        # IMMPACT (Dworkin 2008) after Farrar 2001: >= 30 % and >= 2 points.
-        return (
-            (baseline > 0)
-            & (drop >= config.PAIN_MODERATE_FRACTION * baseline - EPS)
-            & (drop >= config.PAIN_MODERATE_POINTS - EPS)
-        )
-    # IHS (Tfelt-Hansen 2012; Diener 2020): >= 50 % fewer headache days.
+    if key == "pain":  # IMMPACT (Dworkin 2008) after Farrar 2001: >= 30 %.
+        return pain_reduced(-drop, baseline, config.PAIN_MODERATE_FRACTION)
+    # IHS: >= 50 % fewer headache days (Bendtsen 2010; on migraine days Tfelt-Hansen 2012).
     return (baseline > 0) & (drop >= config.HD28_RESPONDER_FRACTION * baseline - EPS)
 
 
@@ -519,7 +515,7 @@ def _add_changes(out: pd.DataFrame, reference: ReferenceValues) -> pd.DataFrame:
         pct = 100 * change / baseline.where(baseline > 0)
         rci = change / reference.change_error(key)
         reliable = _flag(rci.abs() > config.RELIABLE_CHANGE_Z, rci.notna())
-        better, worse = _meaningful(key, change, pct, grades)
+        better, worse = _meaningful(key, baseline, change, pct, grades)
         direction = -1.0 if measure.lower_is_better else 1.0
         columns[f"{key}_change"] = change
         columns[f"{key}_pct_change"] = pct
@@ -545,16 +541,19 @@ def _midas_grades(out: pd.DataFrame) -> dict[str, pd.Series]:
 
 
 def _meaningful(
-    key: str, change: pd.Series, pct: pd.Series, grades: dict[str, pd.Series]
+    key: str,
+    baseline: pd.Series,
+    change: pd.Series,
+    pct: pd.Series,
+    grades: dict[str, pd.Series],
 ) -> tuple[pd.Series | None, pd.Series | None]:
     """Meaningful improvement and worsening of `key`, or None where no threshold is published."""
     if key == "hd28":  # IHS: 50 % fewer headache days; the same rise counts as worsening.
         limit = 100 * config.HD28_RESPONDER_FRACTION
         return _flag(pct <= -limit + EPS, pct.notna()), _flag(pct >= limit - EPS, pct.notna())
-    if key == "pain":  # IMMPACT / Farrar 2001: 30 % and 2 points.
-        limit, points = 100 * config.PAIN_MODERATE_FRACTION, config.PAIN_MODERATE_POINTS
-        better = (pct <= -limit + EPS) & (change <= -points + EPS)
-        worse = (pct >= limit - EPS) & (change >= points - EPS)
+    if key == "pain":  # IMMPACT / Farrar 2001: 30 %; the same rise counts as worsening.
+        better = pain_reduced(change, baseline, config.PAIN_MODERATE_FRACTION)
+        worse = pain_reduced(-change, baseline, config.PAIN_MODERATE_FRACTION)
         return _flag(better, pct.notna()), _flag(worse, pct.notna())
     if key == "hit6":  # Houts 2020 / Smelt 2014: 6 points for an individual.
         points = config.HIT6_MEANINGFUL_POINTS
@@ -606,8 +605,7 @@ def _add_flags(out: pd.DataFrame) -> pd.DataFrame:
         for f in (config.HD28_RESPONDER_FRACTION, *config.HD28_SECONDARY_FRACTIONS)
     }
     flags["pain_responder_30"] = _flag(
-        (pain <= -100 * config.PAIN_MODERATE_FRACTION + EPS)
-        & (out["pain_change"] <= -config.PAIN_MODERATE_POINTS + EPS),
+        pain_reduced(out["pain_change"], out["pain_baseline"], config.PAIN_MODERATE_FRACTION),
         pain_ok,
     )
     flags["pain_responder_50"] = _flag(

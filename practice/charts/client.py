@@ -12,6 +12,7 @@ import altair as alt
 import pandas as pd
 
 from practice import config
+from practice.analysis import pain_rule_text
 from practice.charts.style import GOOD, MUTED, NEUTRAL, subtitle_lines, technique_colors
 from practice.progress import WELLBEING_MEASURES, pain_target
 
@@ -89,8 +90,7 @@ def pain_chart(points: pd.DataFrame, *, baseline: float | None = None) -> alt.La
         "Pain before each session (blue) shows lasting change; after (orange) shows the "
         "relief straight after treatment.",
         f"Grey line: baseline. Green band: a meaningful improvement (at least "
-        f"{100 * config.PAIN_MODERATE_FRACTION:.0f} % and {config.PAIN_MODERATE_POINTS:g} points "
-        "below baseline).",
+        f"{pain_rule_text()} below baseline).",
     ]
     return alt.LayerChart(layer=[*layers, lines]).properties(
         title=_title("Pain before and after each session", subtitle),

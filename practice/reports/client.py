@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from practice import config, progress
-from practice.analysis import compute_client_outcomes
+from practice.analysis import compute_client_outcomes, pain_rule_text
 from practice.charts.client import headache_days_chart, pain_chart
 from practice.formatting import number_text
 from practice.reports.pdf import (
@@ -46,7 +46,7 @@ EXPLANATION = (
     "series. Now: the latest report; headache and medication days average the reports of the "
     "last 28 days. Meaningful: big enough to matter to a client (at least "
     f"{100 * config.HD28_RESPONDER_FRACTION:.0f} % fewer headache days; pain down "
-    f"{100 * config.PAIN_MODERATE_FRACTION:.0f} % and {config.PAIN_MODERATE_POINTS:g} points; "
+    f"{pain_rule_text()}; "
     f"HIT-6 down {config.HIT6_MEANINGFUL_POINTS:g} points; one MIDAS grade). Reliable: bigger "
     "than the measure's usual ups and downs (Jacobson-Truax reliable change index). Scores are "
     "reported by the client; change during treatment is not proof that treatment caused it."

@@ -16,7 +16,13 @@ import numpy as np
 import pandas as pd
 
 from practice import comparisons, config
-from practice.analysis import compare_groups, compute_client_outcomes, funnel_curve, funnel_data
+from practice.analysis import (
+    compare_groups,
+    compute_client_outcomes,
+    funnel_curve,
+    funnel_data,
+    pain_rule_text,
+)
 from practice.charts.groups import funnel_chart
 from practice.filters import Filters, filter_outcomes, filter_sessions
 from practice.formatting import estimate_text, interval_text, period_text
@@ -46,8 +52,7 @@ METHODS = [
     "medication days averaged over the last 28 days. Change is latest minus baseline.",
     f"Responders: headache days per 28 days down by at least "
     f"{100 * config.HD28_RESPONDER_FRACTION:.0f} % (International Headache Society guidelines); "
-    f"pain down by at least {100 * config.PAIN_MODERATE_FRACTION:.0f} % and "
-    f"{config.PAIN_MODERATE_POINTS:g} points (IMMPACT: a moderately important change).",
+    f"pain down by at least {pain_rule_text()} (IMMPACT: a moderately important change).",
     "Who is counted: 'everyone with a follow-up score'; 'completers' with at least "
     f"{config.MIN_SESSIONS_COMPLETER} attended sessions; and the strictest view, in which "
     "clients who stopped early without a later score count as not improved.",
@@ -266,8 +271,7 @@ def headline_rows(headlines: dict[str, Headlines]) -> list[list[str]]:
             "",
         ),
         (
-            f"Pain responders ({100 * config.PAIN_MODERATE_FRACTION:.0f} % and "
-            f"{config.PAIN_MODERATE_POINTS:g} points less)",
+            f"Pain responders ({pain_rule_text()} less)",
             lambda h: h.pain_responder_rate,
             {"percent": True},
             "",
