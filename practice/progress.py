@@ -507,9 +507,28 @@ def _attended(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.loc[frame["status"].eq("attended")]
 
 
+FOLLOW_UP_VISIT = "Follow-up visit"
+
+
+def _follow_ups(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.loc[frame["status"].eq("follow_up")]
+
+
 def pain_points(frame: pd.DataFrame) -> pd.DataFrame:
-    """Pain before and after each attended session, long: date, session, `when`, `pain`."""
+    """Pain before and after each attended session, long: date, session, `when`, `pain`.
+
+    Follow-up visits (no treatment) add their pain with `when` = FOLLOW_UP_VISIT.
+    """
     attended = _attended(frame)
+    visits = _follow_ups(frame)
+    follow = pd.DataFrame(
+        {
+            "session_date": visits["session_date"],
+            "session_number": visits["session_number"],
+            "when": FOLLOW_UP_VISIT,
+            "pain": visits["pain_pre"],
+        }
+    ).dropna(subset=["pain"])
     long = attended.melt(
         id_vars=["session_date", "session_number"],
         value_vars=["pain_pre", "pain_post"],
@@ -520,6 +539,8 @@ def pain_points(frame: pd.DataFrame) -> pd.DataFrame:
     long = long.dropna(subset=["pain"]).sort_values(
         ["session_date", "when"], ascending=[True, False]
     )
+    if not follow.empty:
+        long = pd.concat([long, follow], ignore_index=True)
     return long.reset_index(drop=True)
 
 
@@ -538,19 +559,23 @@ def pain_target(baseline: object) -> float | None:
 
 
 def headache_day_points(frame: pd.DataFrame) -> pd.DataFrame:
-    """Headache days per 28 days at each attended session that reported them.
+    """Headache days per 28 days at each attended session and follow-up visit reporting them.
 
-    A 28-day report is used as it is, else the 7-day count x 4 (docs/metrics.md).
+    A 28-day report is used as it is, else the 7-day count x 4 (docs/metrics.md). `visit`
+    says "Treatment session" or FOLLOW_UP_VISIT (an assessment without treatment).
     """
-    attended = _attended(frame)
-    monthly = attended["headache_days_28d"].astype("float64")
-    weekly = 4 * attended["headache_days_7d"].astype("float64")
+    shown = frame.loc[frame["status"].isin(["attended", "follow_up"])]
+    monthly = shown["headache_days_28d"].astype("float64")
+    weekly = 4 * shown["headache_days_7d"].astype("float64")
     out = pd.DataFrame(
         {
-            "session_date": attended["session_date"],
-            "session_number": attended["session_number"],
+            "session_date": shown["session_date"],
+            "session_number": shown["session_number"],
             "days_per_28": monthly.fillna(weekly),
             "source": np.where(monthly.notna(), "28-day report", "weekly count x 4"),
+            "visit": np.where(
+                shown["status"].eq("follow_up"), FOLLOW_UP_VISIT, "Treatment session"
+            ),
         }
     )
     return out.dropna(subset=["days_per_28"]).reset_index(drop=True)

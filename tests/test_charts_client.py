@@ -135,3 +135,49 @@ def test_techniques_chart_uses_the_shared_technique_colours() -> None:
     assert encoding["color"]["scale"] == technique_colors(["hot_stones"]).to_dict()
     assert spec["title"]["text"] == "Techniques used at each session"
     assert len(spec["datasets"][spec["data"]["name"]]) == 3
+
+
+def test_pain_chart_marks_follow_up_visits_with_their_own_shape_colour_and_legend() -> None:
+    visit = pd.DataFrame(
+        {
+            "session_date": pd.to_datetime(["2026-06-01"]),
+            "session_number": [float("nan")],
+            "when": [charts.FOLLOW_UP_VISIT],
+            "pain": [2.0],
+        }
+    )
+    spec = charts.pain_chart(pd.concat([pain_frame(), visit]), baseline=6.0).to_dict()
+    line = next(layer for layer in layers(spec) if mark_type(layer) == "line")
+    point = next(layer for layer in layers(spec) if mark_type(layer) == "point")
+    assert [row["pain"] for row in line["values"]] == [6.0, 3.0, 4.0, 2.0, 3.0, 1.0]
+    assert [row["pain"] for row in point["values"]] == [2.0]
+    assert point["mark"]["shape"] == "diamond" and point["mark"]["filled"] is True
+    scale = point["encoding"]["color"]["scale"]
+    assert scale == line["encoding"]["color"]["scale"]  # one legend with three entries
+    assert scale["domain"] == ["Before session", "After session", "Follow-up visit"]
+    assert scale["range"][2] == charts.FOLLOW_UP_COLOR
+    assert "follow-up visits" in " ".join(spec["title"]["subtitle"])
+
+
+def test_headache_days_chart_marks_follow_up_visits_apart_from_the_line() -> None:
+    points = pd.DataFrame(
+        {
+            "session_date": pd.to_datetime(["2026-01-05", "2026-01-19", "2026-07-01"]),
+            "session_number": [1.0, 2.0, float("nan")],
+            "days_per_28": [12.0, 8.0, 5.0],
+            "source": ["weekly count x 4", "weekly count x 4", "28-day report"],
+            "visit": ["Treatment session", "Treatment session", "Follow-up visit"],
+        }
+    )
+    spec = charts.headache_days_chart(points, baseline=12.0).to_dict()
+    line = next(layer for layer in layers(spec) if mark_type(layer) == "line")
+    point = next(layer for layer in layers(spec) if mark_type(layer) == "point")
+    assert [row["days_per_28"] for row in line["values"]] == [12.0, 8.0]
+    assert [row["days_per_28"] for row in point["values"]] == [5.0]
+    assert point["mark"]["shape"] == "diamond"
+    assert point["encoding"]["color"]["field"] == "visit"
+    assert point["encoding"]["color"]["scale"] == {
+        "domain": ["Follow-up visit"],
+        "range": [charts.FOLLOW_UP_COLOR],
+    }
+    assert point["encoding"]["color"]["legend"] == {"orient": "top"}

@@ -435,3 +435,22 @@ def test_technique_keys_are_every_key_used() -> None:
 )  # fmt: skip
 def test_escape_markdown_keeps_user_text_literal(text: str, expected: str) -> None:
     assert progress.escape_markdown(text) == expected
+
+
+def test_follow_up_visits_are_points_of_their_own_kind() -> None:
+    frame = c1_sessions()
+    visit = frame.iloc[[-1]].assign(
+        session_date=pd.Timestamp("2026-08-03"),
+        status="follow_up",
+        pain_pre=2.0,
+        pain_post=np.nan,
+        headache_days_28d=3.0,
+        session_number=np.nan,
+    )
+    frame = pd.concat([frame, visit], ignore_index=True)
+    pain = progress.pain_points(frame)
+    assert pain.iloc[-1][["when", "pain"]].tolist() == [progress.FOLLOW_UP_VISIT, 2.0]
+    assert pain["when"].eq(progress.FOLLOW_UP_VISIT).sum() == 1
+    days = progress.headache_day_points(frame)
+    assert days["visit"].tolist() == [*["Treatment session"] * 3, progress.FOLLOW_UP_VISIT]
+    assert days["days_per_28"].iloc[-1] == 3.0

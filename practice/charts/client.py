@@ -7,6 +7,7 @@ or per session and measure), so the browser gets a few dozen rows at most.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -14,9 +15,13 @@ import pandas as pd
 from practice import config
 from practice.analysis import pain_rule_text
 from practice.charts.style import GOOD, MUTED, NEUTRAL, subtitle_lines, technique_colors
-from practice.progress import WELLBEING_MEASURES, pain_target
+from practice.progress import FOLLOW_UP_VISIT, WELLBEING_MEASURES, pain_target
 
-PAIN_COLORS = alt.Scale(domain=["Before session", "After session"], range=[NEUTRAL, "#f28e2b"])
+PAIN_WHEN = ["Before session", "After session"]
+PAIN_RANGE = [NEUTRAL, "#f28e2b"]
+PAIN_COLORS = alt.Scale(domain=PAIN_WHEN, range=PAIN_RANGE)
+# Follow-up visits (assessments after treatment) are drawn as larger diamonds in their own colour.
+FOLLOW_UP_COLOR = "#b07aa1"
 BASELINE_COLOR = "#616161"
 # Every tick names its month ("15 Aug"): Vega's own multi-scale labels give a bare "15" between
 # month ticks. Labels that would collide are dropped; the tooltip gives the full date.
@@ -51,23 +56,32 @@ def _level_rule(value: float, label: str, color: str, *, dashed: bool = False) -
 
 
 def pain_chart(points: pd.DataFrame, *, baseline: float | None = None) -> alt.LayerChart:
-    """Pain before and after each session, with the baseline and the meaningful-change band."""
-    lines = (
-        alt.Chart(points)
-        .mark_line(point=alt.OverlayMarkDef(size=60))
-        .encode(
-            x=alt.X("session_date:T", title="Session date", axis=DATE_AXIS),
-            y=alt.Y("pain:Q", title="Pain (0 none - 10 worst)", scale=alt.Scale(domain=[0, 10])),
-            color=alt.Color(
-                "when:N", scale=PAIN_COLORS, title=None, legend=alt.Legend(orient="top")
-            ),
-            tooltip=[
-                alt.Tooltip("session_date:T", title="Date", format="%d %b %Y"),
-                alt.Tooltip("session_number:Q", title="Session", format=".0f"),
-                alt.Tooltip("when:N", title="When"),
-                alt.Tooltip("pain:Q", title="Pain", format=".1f"),
-            ],
+    """Pain before and after each session, with the baseline and the meaningful-change band.
+
+    Rows with `when` = FOLLOW_UP_VISIT (pain at a follow-up visit) are diamonds in their own
+    colour, not joined to the treatment lines, with their own legend entry.
+    """
+    is_follow_up = points["when"].eq(FOLLOW_UP_VISIT)
+    scale = PAIN_COLORS
+    if is_follow_up.any():
+        scale = alt.Scale(
+            domain=[*PAIN_WHEN, FOLLOW_UP_VISIT], range=[*PAIN_RANGE, FOLLOW_UP_COLOR]
         )
+    encoding: dict[str, Any] = {
+        "x": alt.X("session_date:T", title="Session date", axis=DATE_AXIS),
+        "y": alt.Y("pain:Q", title="Pain (0 none - 10 worst)", scale=alt.Scale(domain=[0, 10])),
+        "color": alt.Color("when:N", scale=scale, title=None, legend=alt.Legend(orient="top")),
+        "tooltip": [
+            alt.Tooltip("session_date:T", title="Date", format="%d %b %Y"),
+            alt.Tooltip("session_number:Q", title="Session", format=".0f"),
+            alt.Tooltip("when:N", title="When"),
+            alt.Tooltip("pain:Q", title="Pain", format=".1f"),
+        ],
+    }
+    lines = (
+        alt.Chart(points.loc[~is_follow_up])
+        .mark_line(point=alt.OverlayMarkDef(size=60))
+        .encode(**encoding)
     )
     layers: list[alt.Chart | alt.LayerChart] = []
     target = pain_target(baseline)
@@ -92,7 +106,13 @@ def pain_chart(points: pd.DataFrame, *, baseline: float | None = None) -> alt.La
         f"Grey line: baseline. Green band: a meaningful improvement (at least "
         f"{pain_rule_text()} below baseline).",
     ]
-    return alt.LayerChart(layer=[*layers, lines]).properties(
+    marks: list[alt.Chart | alt.LayerChart] = [lines]
+    if is_follow_up.any():
+        marks.append(_follow_up_points(points.loc[is_follow_up]).encode(**encoding))
+        subtitle.append(
+            "Purple diamonds: pain at follow-up visits after treatment (lasting change)."
+        )
+    return alt.LayerChart(layer=[*layers, *marks]).properties(
         title=_title("Pain before and after each session", subtitle),
         height=280,
         width=WIDTH,
@@ -101,9 +121,15 @@ def pain_chart(points: pd.DataFrame, *, baseline: float | None = None) -> alt.La
 
 
 def headache_days_chart(points: pd.DataFrame, *, baseline: float | None = None) -> alt.LayerChart:
-    """Headache days per 28 days over the series, with the baseline and the 50 % line."""
+    """Headache days per 28 days over the series, with the baseline and the 50 % line.
+
+    Rows with `visit` = FOLLOW_UP_VISIT are diamonds in their own colour with a legend entry,
+    not joined to the line of treatment sessions.
+    """
+    visits = points.get("visit", pd.Series("", index=points.index))
+    is_follow_up = visits.eq(FOLLOW_UP_VISIT)
     line = (
-        alt.Chart(points)
+        alt.Chart(points.loc[~is_follow_up])
         .mark_line(color=NEUTRAL, point=alt.OverlayMarkDef(size=60, color=NEUTRAL))
         .encode(
             x=alt.X("session_date:T", title="Session date", axis=DATE_AXIS),
@@ -132,11 +158,40 @@ def headache_days_chart(points: pd.DataFrame, *, baseline: float | None = None) 
         f"Grey line: baseline. Dashed green line: {100 * config.HD28_RESPONDER_FRACTION:.0f} % "
         "fewer headache days, the usual 'responder' target (IHS).",
     ]
-    return alt.LayerChart(layer=[*layers, line]).properties(
+    marks: list[alt.Chart | alt.LayerChart] = [line]
+    if is_follow_up.any():
+        marks.append(_follow_up_days(points.loc[is_follow_up]))
+        subtitle.append("Purple diamonds: follow-up visits after treatment (lasting change).")
+    return alt.LayerChart(layer=[*layers, *marks]).properties(
         title=_title("Headache days per 28 days", subtitle),
         height=280,
         width=WIDTH,
         autosize=FIT_WIDTH,
+    )
+
+
+def _follow_up_points(points: pd.DataFrame) -> alt.Chart:
+    """Follow-up visits: larger filled diamonds (their colour comes from the encoding)."""
+    return alt.Chart(points).mark_point(shape="diamond", filled=True, size=160, opacity=1)
+
+
+def _follow_up_days(points: pd.DataFrame) -> alt.Chart:
+    """Headache days at follow-up visits: purple diamonds with a legend entry."""
+    return _follow_up_points(points).encode(
+        x=alt.X("session_date:T"),
+        y=alt.Y("days_per_28:Q"),
+        color=alt.Color(
+            "visit:N",
+            scale=alt.Scale(domain=[FOLLOW_UP_VISIT], range=[FOLLOW_UP_COLOR]),
+            title=None,
+            legend=alt.Legend(orient="top"),
+        ),
+        tooltip=[
+            alt.Tooltip("session_date:T", title="Date", format="%d %b %Y"),
+            alt.Tooltip("visit:N", title="Visit"),
+            alt.Tooltip("days_per_28:Q", title="Headache days per 28", format=".1f"),
+            alt.Tooltip("source:N", title="From"),
+        ],
     )
 
 
