@@ -296,6 +296,33 @@ def test_practice_report_population_matches_the_period(practice_reports, frames)
     assert f"Attended sessions in the period {attended}" in text
 
 
+def test_practice_report_judges_series_status_at_the_period_end(frames) -> None:
+    """Seen: a report for a past period said "still ongoing 0 of 76" because each series was
+    judged against the last date in the data, not the period's end."""
+    clients, sessions, outcomes = frames
+    start, end = dt.date(2025, 9, 1), dt.date(2026, 1, 31)
+    text = pdf_text(practice_report_pdf(clients, sessions, start=start, end=end, outcomes=outcomes))
+    counted = filter_outcomes(outcomes, Filters(start=start, end=end))
+    then = compute_client_outcomes(
+        clients, sessions.loc[sessions["session_date"] <= pd.Timestamp(end)], as_of=end
+    )
+    status = counted[["client_id", "series_number"]].merge(
+        then[["client_id", "series_number", "series_status"]], how="left"
+    )["series_status"]
+    counts = {key: int(status.eq(key).sum()) for key in ("completer", "ongoing", "dropout")}
+    assert counts["ongoing"] > 0
+    n = len(counted)
+    shares = "; ".join(
+        f"{label} {counts[key]} of {n} ({100 * counts[key] / n:.0f} %)"
+        for key, label in (
+            ("completer", "completers"),
+            ("ongoing", "still ongoing"),
+            ("dropout", "dropouts"),
+        )
+    )
+    assert f"Series status on 31 Jan 2026 {shares}" in text
+
+
 @pytest.mark.parametrize("population", list(POPULATIONS))
 def test_practice_report_headlines_equal_compute_headlines(
     practice_reports, frames, population

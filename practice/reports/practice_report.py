@@ -174,7 +174,13 @@ def summarise_practice(
         end=last,
         n_clients=int(counted["client_id"].nunique()),
         n_series=len(counted),
-        population=population_rows(counted, in_period, headlines["all"]),
+        population=population_rows(
+            counted,
+            in_period,
+            headlines["all"],
+            status=series_status_at(clients, sessions, counted, last),
+            status_date=last,
+        ),
         headlines=headlines,
         technique_tables={} if empty else _group_tables(counted, "primary_technique"),
         headache_type_tables={} if empty else _group_tables(counted, "headache_type"),
@@ -196,10 +202,35 @@ def _median_iqr(values: pd.Series, unit: str = "") -> str:
     return f"median {median:.0f}{unit} (middle half {q1:.0f} to {q3:.0f}), n = {len(data):,}"
 
 
+def series_status_at(
+    clients: pd.DataFrame, sessions: pd.DataFrame, outcomes: pd.DataFrame, end: dt.date
+) -> pd.Series:
+    """Each series' status (completer, ongoing, dropout) as it stood at `end`, aligned with
+    `outcomes`: judged on the sessions up to that day, against that day.
+
+    A report for a past period must not call a series that was under way at the period's end
+    a dropout because the data goes on (rule in docs/metrics.md, "Series status").
+    """
+    dates = pd.to_datetime(sessions["session_date"])
+    until = sessions.loc[dates.le(pd.Timestamp(end))]
+    if until.empty or outcomes.empty:
+        return pd.Series("unknown", index=outcomes.index, dtype=object)
+    then = compute_client_outcomes(clients, until, as_of=end)
+    status = then.set_index(["client_id", "series_number"])["series_status"]
+    keys = pd.MultiIndex.from_frame(outcomes[["client_id", "series_number"]])
+    return pd.Series(status.reindex(keys).to_numpy(), index=outcomes.index, dtype=object)
+
+
 def population_rows(
-    outcomes: pd.DataFrame, sessions: pd.DataFrame, headlines: Headlines
+    outcomes: pd.DataFrame,
+    sessions: pd.DataFrame,
+    headlines: Headlines,
+    *,
+    status: pd.Series | None = None,
+    status_date: dt.date | None = None,
 ) -> list[tuple[str, str]]:
-    """(label, text) rows describing who was treated in the period."""
+    """(label, text) rows describing who was treated in the period; `status` (as of
+    `status_date`, the period's end) replaces the series status judged on all the data."""
     clients = outcomes.drop_duplicates("client_id")
     n_clients, n_series = len(clients), len(outcomes)
     attended = int(sessions["status"].eq("attended").sum()) if len(sessions) else 0
@@ -207,7 +238,7 @@ def population_rows(
     type_counts = types.value_counts()
     sexes = clients["sex"].dropna()
     women = int(sexes.eq("female").sum())
-    status = outcomes["series_status"].fillna("unknown")
+    status = (outcomes["series_status"] if status is None else status).fillna("unknown")
     followed = outcomes[[c for c in outcomes.columns if c.endswith("_latest")]].notna().any(axis=1)
     based_hd28 = outcomes["hd28_baseline"].notna()
     based_medication = outcomes["medication_days_baseline"].notna()
@@ -241,7 +272,7 @@ def population_rows(
             ),
         ),
         (
-            "Series status",
+            "Series status" + (f" on {status_date:%d %b %Y}" if status_date else ""),
             "; ".join(
                 f"{label} {_share(int(status.eq(key).sum()), n_series)}"
                 for key, label in (
