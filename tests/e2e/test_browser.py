@@ -75,7 +75,7 @@ def test_a_filter_chosen_on_one_page_holds_on_the_next(app_url, page) -> None:
     page.keyboard.press("Escape")
     wait_until_idle(page)
     assert (
-        "headache type: tension_type"
+        "headache type: Tension-type headache"
         in page.get_by_test_id("stCaptionContainer").first.inner_text()
     )
     sidebar.get_by_role("link", name="Techniques").click()
