@@ -193,6 +193,7 @@ def group_table(table: pd.DataFrame, *, by: str, measure: str) -> pd.DataFrame:
             digits=0,
             percent=True,
         )
+    _add_follow_up(shown, table)
     if table["adjusted_difference"].notna().any():
         shown["Adjusted difference (95 % CI)"] = format_interval(
             table["adjusted_difference"],
@@ -201,6 +202,19 @@ def group_table(table: pd.DataFrame, *, by: str, measure: str) -> pd.DataFrame:
         )
     shown["Note"] = _notes(table)
     return shown.reset_index(drop=True)
+
+
+def _add_follow_up(shown: pd.DataFrame, table: pd.DataFrame) -> None:
+    """The lasting change at follow-up visits with its own n, when any group has one."""
+    n = pd.to_numeric(table.get("followup_n", pd.Series(0, index=table.index)), errors="coerce")
+    if not n.fillna(0).gt(0).any():
+        return
+    shown["Series with a follow-up visit"] = n.fillna(0).astype(int).to_numpy()
+    shown["Change at follow-up (95 % CI)"] = format_interval(
+        table["followup_change_mean"],
+        table["followup_change_ci_low"],
+        table["followup_change_ci_high"],
+    ).to_numpy()
 
 
 def relief_frame(relief: pd.DataFrame) -> pd.DataFrame:
@@ -302,6 +316,7 @@ def therapist_table(summary: pd.DataFrame, *, measure: str) -> pd.DataFrame:
             digits=0,
             percent=True,
         )
+    _add_follow_up(shown, summary)
     shown["Adjusted residual"] = format_number(summary["adjusted_residual"], digits=2)
     shown["Position"] = summary["position"]
     shown["Note"] = np.where(summary["small_n"].fillna(False), SMALL_NOTE, "")

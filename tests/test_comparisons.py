@@ -379,3 +379,37 @@ def test_caseload_alerts_keep_the_therapists_alerts() -> None:
         "Why": ["Not 30 % better after 6 sessions."],
     }
     assert comparisons.caseload_alerts(alerts, "Ben").empty
+
+
+def test_group_and_therapist_tables_show_the_follow_up_change_with_its_own_n() -> None:
+    rows = [
+        {
+            "group": "trigger_point",
+            "n_clients": 6,
+            "n": 6,
+            "change_mean": -6.0,
+            "change_ci_low": -8.0,
+            "change_ci_high": -4.0,
+            "followup_n": 2,
+            "followup_change_mean": -6.0,
+            "followup_change_ci_low": -31.41241,
+            "followup_change_ci_high": 19.41241,
+            "is_reference": True,
+            "small_n": False,
+        },
+        {
+            "group": "swedish",
+            "n_clients": 5,
+            "n": 5,
+            "change_mean": -2.0,
+            "followup_n": 0,
+            "is_reference": False,
+            "small_n": False,
+        },
+    ]
+    shown = comparisons.group_table(group_frame(rows), by="primary_technique", measure="stress")
+    assert shown["Series with a follow-up visit"].tolist() == [2, 0]
+    assert shown["Change at follow-up (95 % CI)"].tolist() == ["−6.0 (−31.4 to 19.4)", ""]
+    without = [{k: v for k, v in r.items() if not k.startswith("followup")} for r in rows]
+    plain = comparisons.group_table(group_frame(without), by="primary_technique", measure="stress")
+    assert "Change at follow-up (95 % CI)" not in plain.columns
