@@ -114,6 +114,13 @@ def _add_import(commands: argparse._SubParsersAction) -> None:
         "sessions: read every file as that kind",
     )
     parser.add_argument(
+        "--encoding",
+        metavar="NAME",
+        default=None,
+        help="read files that are not UTF-8 in this encoding (e.g. windows-1252, mac-roman) "
+        "instead of detecting it; needed when Headway cannot tell",
+    )
+    parser.add_argument(
         "--dry-run", action="store_true", help="check and count what would change, write nothing"
     )
     parser.add_argument(
@@ -248,6 +255,7 @@ def run_import(args: argparse.Namespace) -> int:
             source="cli",
             dry_run=args.dry_run,
             kind=args.kind,
+            encoding=args.encoding,
         )
     except db.DatabaseBusy as busy:
         print(f"import not started: {busy}", file=sys.stderr)

@@ -45,6 +45,12 @@ MAX_UPLOAD_MB = _env_number("MAX_UPLOAD_MB", 200)
 # A single cell longer than this is refused (characters): no real export has such a field,
 # and storing megabytes in a name or note would only slow every page.
 MAX_FIELD_CHARS = int(_env_number("MAX_FIELD_CHARS", 10_000))
+# Free-text notes are stored whole up to this many characters (clinical notes run to pages);
+# only a note longer than this is refused.
+MAX_NOTE_CHARS = int(_env_number("MAX_NOTE_CHARS", 100_000))
+# A header with more columns than this is refused before the file is parsed: the widest
+# export Headway knows has about 60 columns, and a wide file would only exhaust memory.
+MAX_COLUMNS = int(_env_number("MAX_COLUMNS", 500))
 
 # --- Outcome thresholds (see docs/metrics.md for the sources) --------------------------------
 # Responders on headache days: >= 50 % fewer, as the IHS guidelines for tension-type headache

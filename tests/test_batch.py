@@ -425,7 +425,7 @@ def test_prepare_batch_reports_every_problem_of_every_file_at_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(config, "MAX_UPLOAD_MB", 1)
-    monkeypatch.setattr(config, "MAX_FIELD_CHARS", 40)
+    monkeypatch.setattr(config, "MAX_NOTE_CHARS", 40)
     visits = csv_bytes(
         [
             [
@@ -472,7 +472,7 @@ def test_prepare_batch_reports_every_problem_of_every_file_at_once(
         "(expected e.g. 2025-03-14) ('2025-02-30')",
         "error: visits.csv row 4, column HIT-6 (hit6): must be between 36 and 78 ('80')",
         f"error: visits.csv row 4, column Notes: the value is longer than 40 characters "
-        f"('{'x' * 41}')",
+        f"(setting PRACTICE_MAX_NOTE_CHARS) ('{'x' * 41}')",
         "error: visits.csv row 4, column Pressure: must be one of: light, moderate, firm ('hard')",
         "error: visits.csv row 4, column Treatment (techniques): an attended session needs "
         "at least one technique",

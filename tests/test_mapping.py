@@ -138,7 +138,15 @@ def test_map_columns_maps_a_typical_export_and_ignores_unknown_columns() -> None
             "notes": "Notes",
         },
         ignored=("Invoice #", "Room", ""),
-        problems=(ignored_notice("Invoice #", "visits.csv"), ignored_notice("Room", "visits.csv")),
+        problems=(
+            Problem(
+                "visits.csv",
+                1,
+                "Invoice #, Room",
+                "notice",
+                "2 columns not used by Headway (ignored)",
+            ),
+        ),
     )
 
 

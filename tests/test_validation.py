@@ -440,8 +440,8 @@ def test_a_session_file_without_a_status_column_needs_techniques() -> None:
             ["3", "17"],
             [
                 "error: visits.csv row 1, column client_id: required column is missing",
-                "notice: visits.csv row 1, column Invoice: column not used by Headway (ignored)",
-                "notice: visits.csv row 1, column Room: column not used by Headway (ignored)",
+                "notice: visits.csv row 1, column Room, Invoice: 2 columns not used by Headway "
+                "(ignored)",
             ],
         ),
     ],
@@ -619,22 +619,27 @@ def test_a_date_column_left_blank_on_every_row_is_accepted() -> None:
 # --- size of a field, row numbers, all problems at once ---------------------------------------
 
 
-def test_a_field_above_the_limit_is_an_error() -> None:
-    long_note = "x" * (config.MAX_FIELD_CHARS + 1)
+def test_notes_are_kept_whole_up_to_their_own_limit_and_only_longer_ones_refused() -> None:
+    assert config.MAX_NOTE_CHARS >= 100_000
+    pages = "Clinical note, page after page. " * (config.MAX_NOTE_CHARS // 32)
+    pages = pages[: config.MAX_NOTE_CHARS]  # far above the limit of every other field
+    too_long = pages + "!"
     parsed = parse(
         to_csv(
             [
                 [*SESSION_HEADER, "notes"],
-                ["C1", "2025-01-10", "Ann", "NMT", "x" * config.MAX_FIELD_CHARS],
-                ["C1", "2025-01-11", "Ann", "NMT", long_note],
+                ["C1", "2025-01-10", "Ann", "NMT", pages],
+                ["C1", "2025-01-11", "Ann", "NMT", too_long],
             ]
         )
     )
     assert lines(parsed) == [
         f"error: visits.csv row 3, column notes: the value is longer than "
-        f"{config.MAX_FIELD_CHARS} characters ('{'x' * 60}…')",
+        f"{config.MAX_NOTE_CHARS} characters (setting PRACTICE_MAX_NOTE_CHARS) "
+        f"('{too_long[:60]}…')",
     ]
-    assert parsed.problems["value"].tolist() == [long_note]  # the report keeps it whole
+    assert parsed.problems["value"].tolist() == [too_long]  # the report keeps it whole
+    assert parsed.sessions["notes"].tolist()[0] == pages.strip()  # stored whole
 
 
 def test_a_field_limit_applies_to_every_column(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -642,7 +647,7 @@ def test_a_field_limit_applies_to_every_column(monkeypatch: pytest.MonkeyPatch) 
     parsed = parse(to_csv([SESSION_HEADER, ["C1", "2025-01-10", "Annabel-Marie", "NMT"]]))
     assert lines(parsed) == [
         "error: visits.csv row 2, column therapist: the value is longer than 10 characters "
-        "('Annabel-Marie')",
+        "(setting PRACTICE_MAX_FIELD_CHARS) ('Annabel-Marie')",
     ]
 
 

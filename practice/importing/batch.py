@@ -21,7 +21,7 @@ from practice.importing.problems import (
     concat_problems,
     problems_frame,
 )
-from practice.importing.reading import UnreadableFile, read_table
+from practice.importing.reading import RawTable, UnreadableFile, read_table
 from practice.importing.validation import ParsedFile, parse_file
 
 SESSION_KEY = ["client_id", "session_date", "therapist"]
@@ -58,8 +58,14 @@ def prepare_batch(
     *,
     mapping: Mapping[str, str] | None = None,
     date_order: DateOrder | None = None,
+    encoding: str | None = None,
+    tables: Mapping[str, RawTable] | None = None,
 ) -> PreparedBatch:
-    """Read, map and check every file; collect every problem instead of stopping at one."""
+    """Read, map and check every file; collect every problem instead of stopping at one.
+
+    `encoding` overrides detection for every file; `tables` are files already read (the
+    upload page's previews), so that no file is parsed twice.
+    """
     if not files:
         raise ValueError("prepare_batch needs at least one file")
     parsed: list[ParsedFile] = []
@@ -67,10 +73,13 @@ def prepare_batch(
     headers: dict[str, list[str]] = {}
     for name, data in files:
         try:
-            table = read_table(name, data)
+            table = read_file(name, data, encoding=encoding, tables=tables)
         except UnreadableFile as exc:
-            problems.append(problems_frame([exc.problem]))
+            problems.append(problems_frame(exc.problems))
             continue
+        notice = table.encoding_notice()
+        if notice is not None:
+            problems.append(problems_frame([notice]))
         headers[name] = list(table.cells.columns)
         column_mapping = map_columns(name, headers[name], mapping)
         parsed.append(parse_file(table, column_mapping, date_order))
@@ -97,6 +106,19 @@ def prepare_batch(
         new_techniques=new_techniques,
         problems=concat_problems([*problems, conflicts, duplicates, early]),
     )
+
+
+def read_file(
+    name: str,
+    data: bytes,
+    *,
+    encoding: str | None = None,
+    tables: Mapping[str, RawTable] | None = None,
+) -> RawTable:
+    """The file as read already (in `tables`), else read now; raises UnreadableFile."""
+    if tables is not None and name in tables:
+        return tables[name]
+    return read_table(name, data, encoding=encoding)
 
 
 def hash_files(files: Sequence[tuple[str, bytes]]) -> str:

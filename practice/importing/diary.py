@@ -131,15 +131,19 @@ def prepare_diary(
     *,
     mapping: Mapping[str, str] | None = None,
     date_order: DateOrder | None = None,
+    encoding: str | None = None,
 ) -> DiaryBatch:
     """Read, map and check every diary file; collect every problem instead of stopping."""
     frames, problems, given = [], [], set()
     for name, data in files:
         try:
-            table = read_table(name, data)
+            table = read_table(name, data, encoding=encoding)
         except UnreadableFile as exc:
-            problems.append(problems_frame([exc.problem]))
+            problems.append(problems_frame(exc.problems))
             continue
+        notice = table.encoding_notice()
+        if notice is not None:
+            problems.append(problems_frame([notice]))
         column_mapping = _map_columns(name, list(table.cells.columns), mapping, kind="diary")
         days, found = parse_diary(table, column_mapping, date_order)
         frames.append(days)
@@ -201,7 +205,7 @@ def _type_diary_column(
 ) -> tuple[pd.Series, list[pd.DataFrame]]:
     header = mapping.header_of(name)
     column = DIARY_COLUMNS_BY_NAME[name]
-    found = [_too_long(file, raw, rows, header)]
+    found = [_too_long(file, raw, rows, header, name)]
     if name in REQUIRED_DIARY_COLUMNS:
         blank = raw == ""
         found.append(column_problems(file, rows[blank], header, "a value is required"))

@@ -16,6 +16,7 @@ from practice.vocabulary import normalise_label
 
 _PANDAS_DUPLICATE = re.compile(r"^(?P<base>.+)\.(?P<n>\d+)$")
 _UNNAMED = re.compile(r"^Unnamed: \d+$")  # pandas' name for a blank header cell
+_NAMED_IN_NOTICE = 10  # columns named in the one notice about ignored columns
 
 
 def header_key(text: str) -> str:
@@ -78,9 +79,11 @@ def map_columns(
     problems: list[Problem] = []
     to_header: dict[str, str] = {}
     ignored: list[str] = []
+    unused: list[tuple[int, str]] = []
+    present = set(headers)  # a set: a list lookup per header would be quadratic
     for position, header in enumerate(headers, start=1):
         duplicate = _PANDAS_DUPLICATE.match(header)
-        if duplicate and duplicate["base"] in headers:
+        if duplicate and duplicate["base"] in present:
             problems.append(
                 Problem(file, 1, duplicate["base"], "error", "this header appears more than once")
             )
@@ -95,7 +98,7 @@ def map_columns(
         if canonical is None:
             ignored.append(header)
             if header.strip():
-                problems.append(_ignored_notice(file, header, position))
+                unused.append((position, header))
             continue
         if canonical in to_header:
             problems.append(
@@ -110,6 +113,7 @@ def map_columns(
             )
             continue
         to_header[canonical] = header
+    problems.extend(_ignored_notices(file, unused))
     return ColumnMapping(file, to_header, tuple(ignored), tuple(problems))
 
 
@@ -128,10 +132,26 @@ def _explicit_target(
     return target
 
 
-def _ignored_notice(file: str, header: str, position: int) -> Problem:
-    if _UNNAMED.match(header):
-        return Problem(file, 1, f"#{position}", "notice", "column without a header (ignored)")
-    return Problem(file, 1, header, "notice", "column not used by Headway (ignored)")
+def _ignored_notices(file: str, unused: list[tuple[int, str]]) -> list[Problem]:
+    """One notice for the columns Headway does not use, one for those without a header."""
+    blank = [f"#{position}" for position, header in unused if _UNNAMED.match(header)]
+    named = [header for _, header in unused if not _UNNAMED.match(header)]
+    return [
+        *_summary(file, named, "column not used by Headway (ignored)", "columns not used"),
+        *_summary(file, blank, "column without a header (ignored)", "columns without a header"),
+    ]
+
+
+def _summary(file: str, columns: list[str], one: str, several: str) -> list[Problem]:
+    if not columns:
+        return []
+    if len(columns) == 1:
+        return [Problem(file, 1, columns[0], "notice", one)]
+    shown = ", ".join(columns[:_NAMED_IN_NOTICE])
+    if len(columns) > _NAMED_IN_NOTICE:
+        shown += f" and {len(columns) - _NAMED_IN_NOTICE:,} more"
+    message = f"{len(columns):,} {several}" + (" by Headway" if "used" in several else "")
+    return [Problem(file, 1, shown, "notice", message + " (ignored)")]
 
 
 def unused_mapping_keys(

@@ -20,7 +20,7 @@ from practice.importing.dates import DateOrder
 from practice.importing.mapping import SYNONYMS, header_key, map_columns
 from practice.importing.memory import source_signature
 from practice.importing.problems import PROBLEM_COLUMNS, ImportRejected
-from practice.importing.reading import UnreadableFile, read_table
+from practice.importing.reading import RawTable, UnreadableFile, read_table
 from practice.importing.writing import ImportResult, write_batch
 from practice.vocabulary import slugify
 
@@ -68,24 +68,49 @@ class FilePreview:
     first_rows: pd.DataFrame
     signature: str
     problem: str | None = None
+    table: RawTable | None = None  # the file as read, so that the check need not read it again
+    notice: str | None = None  # which encoding a file that is not UTF-8 was read in
+
+    @property
+    def encoding_in_doubt(self) -> bool:
+        """True when the file was refused because its encoding could not be told."""
+        return self.problem is not None and "choose its encoding" in self.problem
 
 
-def preview_file(name: str, data: bytes, *, rows: int = 5) -> FilePreview:
+def preview_file(
+    name: str, data: bytes, *, rows: int = 5, encoding: str | None = None
+) -> FilePreview:
     """Headers, row count and first `rows` rows of one upload (never raises for bad files)."""
     try:
-        table = read_table(name, data)
+        table = read_table(name, data, encoding=encoding)
     except UnreadableFile as exc:
         return FilePreview(name, (), 0, pd.DataFrame(), "", str(exc.problem))
     headers = tuple(str(h) for h in table.cells.columns)
     first = table.cells.head(rows)
     # The header is row 1; reading keeps each data row's place (blank lines dropped).
     first.index = pd.Index(first.index.to_numpy() + 2, name="row")
-    return FilePreview(name, headers, len(table.cells), first, source_signature(headers))
+    notice = table.encoding_notice()
+    return FilePreview(
+        name,
+        headers,
+        len(table.cells),
+        first,
+        source_signature(headers),
+        table=table,
+        notice=notice.message if notice is not None else None,
+    )
 
 
-def preview_files(files: Sequence[tuple[str, bytes]], *, rows: int = 5) -> list[FilePreview]:
+def preview_files(
+    files: Sequence[tuple[str, bytes]], *, rows: int = 5, encoding: str | None = None
+) -> list[FilePreview]:
     """`preview_file` for every upload, in upload order."""
-    return [preview_file(name, data, rows=rows) for name, data in files]
+    return [preview_file(name, data, rows=rows, encoding=encoding) for name, data in files]
+
+
+def tables_of(previews: Iterable[FilePreview]) -> dict[str, RawTable]:
+    """The files the previews read already, by name (for `check_upload(tables=...)`)."""
+    return {p.file: p.table for p in previews if p.table is not None}
 
 
 # --- column mapping -------------------------------------------------------------------------
@@ -187,9 +212,16 @@ def check_upload(
     *,
     mapping: Mapping[str, str] | None = None,
     date_order: DateOrder | None = None,
+    encoding: str | None = None,
+    tables: Mapping[str, RawTable] | None = None,
 ) -> UploadCheck:
-    """Prepare the batch and dry-run it against the database (rolled back, nothing written)."""
-    batch = prepare_batch(files, mapping=mapping, date_order=date_order)
+    """Prepare the batch and dry-run it against the database (rolled back, nothing written).
+
+    `tables` are the files the previews read already: they are not parsed again.
+    """
+    batch = prepare_batch(
+        files, mapping=mapping, date_order=date_order, encoding=encoding, tables=tables
+    )
     try:
         result = write_batch(engine, batch, source="upload", dry_run=True)
     except ImportRejected as rejected:
@@ -288,6 +320,7 @@ __all__ = [
     "remembered_choices",
     "report_table",
     "severity_counts",
+    "tables_of",
     "undo_question",
     "undo_summary",
     "undoable_import",

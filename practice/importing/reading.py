@@ -1,18 +1,26 @@
 """Step 1 of an import: bytes -> a frame of text cells, whatever the export's dialect.
 
-Accepts UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "Unicode text"), Windows-1252;
-comma, semicolon or tab separators; quoted fields with separators and newlines; CRLF.
+Decoding is strict, so that text is never silently damaged: UTF-8 (with or without BOM) and
+UTF-16 with BOM (Excel's "Unicode text") are read as they are; any other file is read in the
+encoding charset-normalizer and Headway's own check agree on (Windows-1252 or Mac Roman, most
+often), and the import says so; a file that mixes encodings, or whose encoding cannot be told
+with confidence, is refused naming the cells in doubt unless the user chooses the encoding.
+Comma, semicolon or tab separators; quoted fields with separators and newlines; CRLF.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
+from charset_normalizer import from_bytes
+from charset_normalizer.md import mess_ratio
 
 from practice import config
 from practice.importing.problems import Problem
@@ -24,6 +32,24 @@ _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _BLANK_START = "\ufeff\r\n \t"  # skipped before the header line
+# Encodings a user may choose when Headway cannot tell (the upload page's list; the command
+# line's --encoding takes any name Python knows).
+ENCODING_CHOICES = ("utf-8", "windows-1252", "mac-roman", "iso-8859-1", "iso-8859-15", "utf-16")
+# The single-byte encodings practice software on Windows and older Macs writes; charset-
+# normalizer's own best guess joins them as a candidate.
+_CANDIDATES = ("cp1252", "mac_roman")
+_NAMES = {"cp1252": "windows-1252", "mac_roman": "mac-roman", "latin_1": "iso-8859-1"}
+# A decoding is confident when its text looks clean (charset-normalizer's mess ratio at most
+# _CLEAN) and every other candidate's text looks clearly worse (by at least _MARGIN).
+_CLEAN = 0.1
+_MARGIN = 0.1
+_SAMPLE_BYTES = 1 << 20  # a guess is judged on the first MiB (enough, and fast for any size)
+_NON_ASCII_WORD = re.compile(rb'[^\s,;"]*[\x80-\xff][^\s,;"]*')
+# A valid UTF-8 multi-byte sequence: in a file that is not UTF-8 as a whole, a sign of mixing.
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+_CELLS_NAMED = 20  # cells in doubt named in a refusal (the count says how many more)
 
 
 @dataclass(frozen=True)
@@ -34,18 +60,43 @@ class RawTable:
     cells: pd.DataFrame
     encoding: str
     separator: str
+    encoding_source: str = "declared"  # "declared" (UTF-8/UTF-16), "detected" or "chosen"
+
+    def encoding_notice(self) -> Problem | None:
+        """Which encoding a file that is not UTF-8 was read in (None for UTF-8)."""
+        if self.encoding == "utf-8":
+            return None
+        how = {"detected": "detected", "chosen": "as chosen"}.get(self.encoding_source, "")
+        message = f"the file is not UTF-8: it was read as {self.encoding}" + (
+            f" ({how})" if how else ""
+        )
+        return Problem(self.file, None, None, "notice", message)
 
 
 class UnreadableFile(Exception):
-    """The file cannot be read as a CSV; `problem` says why."""
+    """The file cannot be read as a CSV; `problems` say why (`problem` is the first)."""
 
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: Problem, *more: Problem) -> None:
         self.problem = problem
+        self.problems = (problem, *more)
         super().__init__(str(problem))
 
 
-def read_table(file: str, data: bytes) -> RawTable:
-    """Decode and parse one CSV export into text cells, or raise UnreadableFile."""
+class _InDoubt(Exception):
+    """Decoding cannot decide: `reason` says why, `in_doubt` tells a cell's bytes in doubt."""
+
+    def __init__(self, reason: str, in_doubt: Callable[[bytes], bool]) -> None:
+        self.reason = reason
+        self.in_doubt = in_doubt
+        super().__init__(reason)
+
+
+def read_table(file: str, data: bytes, *, encoding: str | None = None) -> RawTable:
+    """Decode and parse one CSV export into text cells, or raise UnreadableFile.
+
+    `encoding` (a name Python knows) overrides detection, for a file Headway cannot decode
+    with confidence.
+    """
     max_bytes = int(config.MAX_UPLOAD_MB * 1024 * 1024)
     if len(data) > max_bytes:
         _reject(
@@ -53,37 +104,19 @@ def read_table(file: str, data: bytes) -> RawTable:
             f"is {describe_size(len(data))}, above the limit of "
             f"{describe_size(max_bytes)} (setting PRACTICE_MAX_UPLOAD_MB)",
         )
-    text, encoding = decode_text(file, data)
+    try:
+        text, used, source = decode_text(file, data, encoding)
+    except _InDoubt as doubt:
+        _refuse_in_doubt(file, data, doubt)
     if not text or text.isspace():
         _reject(file, "is empty")
     separator = sniff_separator(text)
+    check_column_count(file, text, separator)
     # The parser reads UTF-8 bytes: the file's own bytes when it is UTF-8, so that a large
     # export is held once (a StringIO of the text would take four bytes a character).
-    utf8 = _utf8_bytes(data, text, encoding)
+    utf8 = _utf8_bytes(data, text, used)
     del text
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", pd.errors.ParserWarning)
-            cells = pd.read_csv(
-                io.BytesIO(utf8),
-                sep=separator,
-                dtype=str,
-                keep_default_na=False,
-                na_filter=False,
-                skip_blank_lines=False,
-                quotechar='"',
-                engine="c",
-                index_col=False,
-                encoding="utf-8",
-            )
-    except (pd.errors.ParserError, csv.Error, ValueError) as exc:
-        if "Expected" in str(exc):  # "Expected 2 fields in line 3, saw 3"
-            text = utf8.decode("utf-8")
-            _refuse_extra_values(file, text, separator, len(_header_fields(text, separator)))
-        _reject(file, f"is not a well-formed CSV file: {exc}")
-    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
-        _refuse_extra_values(file, utf8.decode("utf-8"), separator, len(cells.columns))
-    cells = _strip_cells(cells)
+    cells = _parse(file, utf8, separator)
     # Blank lines (and lines of bare separators) are dropped but keep their place in the
     # index, so that row numbers stay the ones a spreadsheet shows.
     filled = (cells != "").any(axis=1)
@@ -91,7 +124,54 @@ def read_table(file: str, data: bytes) -> RawTable:
         cells = cells[filled]
     if cells.empty:
         _reject(file, "has a header but no rows")
-    return RawTable(file=file, cells=cells, encoding=encoding, separator=separator)
+    return RawTable(file, cells, used, separator, source)
+
+
+def check_column_count(file: str, text: str, separator: str) -> None:
+    """Refuse a header with more columns than PRACTICE_MAX_COLUMNS, before anything is parsed.
+
+    Only the header line is looked at, once, so a file of a million columns is refused as
+    fast as it is decoded.
+    """
+    columns = _first_record(text).count(separator) + 1
+    if columns > config.MAX_COLUMNS:
+        _reject(
+            file,
+            f"has {columns:,} columns, more than the limit of {config.MAX_COLUMNS:,} "
+            "(setting PRACTICE_MAX_COLUMNS); no practice export has that many: check that "
+            "the file is the right one",
+        )
+
+
+def _parse(file: str, utf8: bytes, separator: str) -> pd.DataFrame:
+    """The cells of UTF-8 CSV bytes as stripped text; rows with extra values are refused."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            cells = _read_csv(utf8, separator, "utf-8")
+    except (pd.errors.ParserError, csv.Error, ValueError) as exc:
+        if "Expected" in str(exc):  # "Expected 2 fields in line 3, saw 3"
+            text = utf8.decode("utf-8")
+            _refuse_extra_values(file, text, separator, len(_header_fields(text, separator)))
+        _reject(file, f"is not a well-formed CSV file: {exc}")
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        _refuse_extra_values(file, utf8.decode("utf-8"), separator, len(cells.columns))
+    return _strip_cells(cells)
+
+
+def _read_csv(data: bytes, separator: str, encoding: str) -> pd.DataFrame:
+    return pd.read_csv(
+        io.BytesIO(data),
+        sep=separator,
+        dtype=str,
+        keep_default_na=False,
+        na_filter=False,
+        skip_blank_lines=False,
+        quotechar='"',
+        engine="c",
+        index_col=False,
+        encoding=encoding,
+    )
 
 
 def _utf8_bytes(data: bytes, text: str, encoding: str) -> bytes:
@@ -105,24 +185,145 @@ def _utf8_bytes(data: bytes, text: str, encoding: str) -> bytes:
     return data[3:] if data.startswith(_UTF8_BOM * 2) else data
 
 
-def decode_text(file: str, data: bytes) -> tuple[str, str]:
-    """The file's text and the encoding that decoded it; binary content is refused."""
+def decode_text(file: str, data: bytes, encoding: str | None = None) -> tuple[str, str, str]:
+    """The file's text, the encoding that decoded it, and how it was known.
+
+    How: "declared" (UTF-8, or UTF-16 with its BOM), "detected" or "chosen" (`encoding`).
+    Binary content is refused; a file whose encoding is in doubt raises _InDoubt.
+    """
+    if encoding is not None:
+        return _decode_as(file, data, encoding), _encoding_name(encoding, file), "chosen"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _decode_utf16(file, data), "utf-16"
+        return _decode_utf16(file, data), "utf-16", "declared"
+    _refuse_control_bytes(file, data)
+    try:
+        return data.decode("utf-8-sig"), "utf-8", "declared"
+    except UnicodeDecodeError:
+        pass
+    if _UTF8_SEQUENCE.search(data):
+        raise _InDoubt(
+            "mixes encodings: some cells are UTF-8 and others are not",
+            lambda cell: not _is_utf8(cell),
+        )
+    text, used = _detect(data)
+    return text, used, "detected"
+
+
+def _decode_as(file: str, data: bytes, encoding: str) -> str:
+    """`data` decoded strictly in the encoding the user chose."""
+    name = _encoding_name(encoding, file)
+    if name == "utf-16" and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        _reject(file, "has no UTF-16 byte order mark; choose utf-16-le or utf-16-be")
+    if not name.startswith("utf-16"):
+        _refuse_control_bytes(file, data)
+    codec = "utf-8-sig" if name == "utf-8" else name
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        _reject(file, f"is not valid {name} text (line {line}, byte {exc.start})")
+    return text.lstrip("\ufeff") if name.startswith("utf-16") else text
+
+
+def _encoding_name(encoding: str, file: str = "") -> str:
+    """The name Headway reports for an encoding ("cp1252" -> "windows-1252")."""
+    try:
+        name = codecs.lookup(encoding.strip()).name
+    except LookupError:
+        _reject(file, f"cannot be read as {encoding!r}: no such encoding")
+    return _NAMES.get(name.replace("-", "_"), name)
+
+
+def _refuse_control_bytes(file: str, data: bytes) -> None:
     control = _CONTROL_BYTES.search(data)
     if control:
         _reject_binary(file, f"byte {control.start()}")
+
+
+def _detect(data: bytes) -> tuple[str, str]:
+    """Decode a file that is not UTF-8 in the one encoding that clearly reads best.
+
+    Windows-1252 and Mac Roman (what practice software writes) are tried first, judged by
+    charset-normalizer's mess ratio over the words that hold non-ASCII bytes;
+    when neither reads clean, charset-normalizer's own best guess is tried. Raises _InDoubt
+    when nothing reads clean, or two encodings give different texts that read about as well
+    (e.g. 'Zoë' in Mac Roman is 'Zo‘' in Windows-1252: both look like text).
+    """
+    # Judged on the words that hold non-ASCII bytes only: ASCII around them dilutes the ratio.
+    sample = b" ".join(_NON_ASCII_WORD.findall(data, 0, _SAMPLE_BYTES))
+    ranked = _rank(sample, _CANDIDATES)
+    if not ranked or ranked[0][0] > _CLEAN:
+        guess = from_bytes(sample).best()
+        # Not UTF-16 or UTF-32: without a BOM those are full of NUL bytes, refused as binary.
+        usable = guess is not None and not guess.encoding.startswith("utf")
+        ranked = _rank(sample, (guess.encoding,)) if usable and guess is not None else []
+    clean = [(mess, name) for mess, name in ranked if mess <= _CLEAN]
+    if clean and (len(ranked) == 1 or ranked[1][0] - ranked[0][0] >= _MARGIN):
+        best = ranked[0][1]
+        try:
+            return data.decode(best), _encoding_name(best)
+        except UnicodeDecodeError:  # the sample decoded, the whole file does not
+            clean = []
+    alike = " or ".join(_encoding_name(name) for _, name in ranked[:2])
+    raise _InDoubt(
+        "is not UTF-8, and its encoding cannot be told with confidence"
+        + (f" (it reads about as well as {alike})" if len(clean) > 1 else ""),
+        lambda cell: not cell.isascii(),
+    )
+
+
+def _rank(sample: bytes, encodings: tuple[str, ...]) -> list[tuple[float, str]]:
+    """(mess ratio, encoding) of each encoding that decodes `sample`, cleanest first.
+
+    Encodings that give the same text count once.
+    """
+    scored: dict[str, tuple[float, str]] = {}
+    for name in encodings:
+        try:
+            text = sample.decode(name)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        scored.setdefault(text, (mess_ratio(text, 1.0), name))
+    return sorted(scored.values())
+
+
+def _is_utf8(data: bytes) -> bool:
     try:
-        return data.decode("utf-8-sig"), "utf-8"
+        data.decode("utf-8")
     except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "windows-1252"
-    except UnicodeDecodeError as exc:
-        _reject(
-            file, f"is neither UTF-8 nor Windows-1252 text (byte {exc.start}); save it as CSV UTF-8"
-        )
-    raise AssertionError("unreachable")
+        return False
+    return True
+
+
+def _refuse_in_doubt(file: str, data: bytes, doubt: _InDoubt) -> None:
+    """Refuse a file whose encoding is in doubt, naming each cell whose bytes are in doubt."""
+    text = data.decode("latin-1")  # one character a byte: cells keep their bytes
+    separator = sniff_separator(text)
+    check_column_count(file, text, separator)
+    cells = _read_csv(text.encode("utf-8"), separator, "utf-8")
+    found: list[Problem] = []
+    for position, column in enumerate(cells.columns):
+        values = cells.iloc[:, position]
+        odd = values[~values.map(str.isascii)]
+        for index, value in odd.items():
+            raw = value.encode("latin-1")
+            if doubt.in_doubt(raw):
+                header = str(column).encode("latin-1").decode("cp1252", errors="replace")
+                shown = raw.decode("cp1252", errors="replace").strip()
+                found.append(Problem(file, int(index) + 2, header.strip(), "error", "", shown))
+    found.sort(key=lambda p: (p.row or 0, p.column or ""))
+    places = ", ".join(f"row {p.row} ({p.column})" for p in found[:_CELLS_NAMED])
+    more = f" and {len(found) - _CELLS_NAMED} more" if len(found) > _CELLS_NAMED else ""
+    message = (
+        f"the file {doubt.reason}; the bytes in doubt are in {places}{more}. "
+        "Save it as CSV UTF-8, or choose its encoding (--encoding NAME on the command line, "
+        "or the encoding choice on the upload page)"
+    )
+    details = [
+        Problem(file, p.row, p.column, "error", "the bytes of this cell are in doubt", p.value)
+        for p in found
+    ]
+    raise UnreadableFile(Problem(file, None, None, "error", message), *details)
 
 
 def _decode_utf16(file: str, data: bytes) -> str:
@@ -163,12 +364,20 @@ def _first_record(text: str) -> str:
 
 
 def _strip_cells(cells: pd.DataFrame) -> pd.DataFrame:
-    cells.columns = [str(c).strip() for c in cells.columns]
-    # Column by column, in place: each column's unstripped text is freed as the next is done,
-    # so a large file is never held twice.
-    for position in range(cells.shape[1]):
-        cells.isetitem(position, cells.iloc[:, position].str.strip())
-    return cells
+    """Every cell and header trimmed, in one pass over the columns (linear in their number).
+
+    The columns are taken out of the frame first, and each one's unstripped text is freed as
+    it is replaced, so a large file is never held twice. (Replacing columns inside the frame
+    one at a time costs time in proportion to the number of columns, each time.)
+    """
+    headers = [str(c).strip() for c in cells.columns]
+    columns = [cells.iloc[:, position] for position in range(cells.shape[1])]
+    del cells
+    for position, column in enumerate(columns):
+        columns[position] = column.str.strip()
+    stripped = pd.concat(columns, axis=1, ignore_index=True)
+    stripped.columns = headers
+    return stripped
 
 
 def _header_fields(text: str, separator: str) -> list[str]:

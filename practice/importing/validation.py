@@ -144,7 +144,7 @@ def _type_columns(
         column = COLUMNS_BY_NAME[name]
         header = mapping.header_of(name)
         raw = cells[name]
-        problems.append(_too_long(file, raw, rows, header))
+        problems.append(_too_long(file, raw, rows, header, name))
         if column.kind == "number":
             typed[name], found = _parse_numbers(file, raw, rows, header, column)
         elif column.kind == "date":
@@ -161,9 +161,20 @@ def _type_columns(
     return pd.DataFrame(typed, index=cells.index), problems, new_techniques
 
 
-def _too_long(file: str, raw: pd.Series, rows: pd.Series, header: str) -> pd.DataFrame:
-    bad = raw.str.len() > config.MAX_FIELD_CHARS
-    message = f"the value is longer than {config.MAX_FIELD_CHARS} characters"
+def field_limit(column: str) -> tuple[int, str]:
+    """The longest value a column takes (characters) and the setting that says so.
+
+    Notes are stored whole up to their own, larger limit: clinical notes run to pages.
+    """
+    if column == "notes":
+        return config.MAX_NOTE_CHARS, "PRACTICE_MAX_NOTE_CHARS"
+    return config.MAX_FIELD_CHARS, "PRACTICE_MAX_FIELD_CHARS"
+
+
+def _too_long(file: str, raw: pd.Series, rows: pd.Series, header: str, column: str) -> pd.DataFrame:
+    limit, setting = field_limit(column)
+    bad = raw.str.len() > limit
+    message = f"the value is longer than {limit} characters (setting {setting})"
     return column_problems(file, rows[bad], header, message, raw[bad])
 
 
