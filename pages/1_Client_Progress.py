@@ -195,14 +195,16 @@ st.dataframe(
 ui.download_table(summary, f"{chosen}_series{number}_change.csv", key="csv-change")
 ui.explain(
     "How to read the change",
-    """
+    f"""
 * **Baseline** is the value at intake for a first series, else the first score of the series.
   **Latest** is the most recent later score; headache and medication days average the reports
   of the last 28 days. A series without a later score says *no follow-up score yet*.
-* **Meaningful**: big enough to matter to a client (50 % fewer headache days; pain down 30 %
-  and 2 points; HIT-6 down 6 points; one MIDAS grade).
+* **Meaningful**: big enough to matter to a client (50 % fewer headache days;
+  {progress.MEANINGFUL_RULES["pain"]}; HIT-6 down 6 points; one MIDAS grade).
 * **Reliable**: bigger than the usual ups and downs of the measure (reliable change index,
-  Jacobson & Truax), so unlikely to be noise alone.
+  Jacobson & Truax), so unlikely to be noise alone. **Not enough data to judge**: too few
+  clients of the practice have a starting value of the measure to tell a change from its
+  usual ups and downs, so Headway does not claim there was no change.
 * Change during treatment is not proof that the treatment caused it: headaches come and go,
   and clients often start at a bad time and improve anyway. See docs/metrics.md.
 """,

@@ -23,7 +23,7 @@ ui.explain(
   series. For headache days, pain, medication days, HIT-6, MIDAS and stress a negative
   change is an improvement; for sleep quality a positive one.
 * **Responder**: a client whose improvement reaches a published threshold: headache days
-  down by at least half (IHS guidelines), pain down by at least 30 % and 2 points (IMMPACT),
+  down by at least half (IHS guidelines), {comparisons.RESPONDER_RULES["pain"]} (IMMPACT),
   HIT-6 down by 6 points, MIDAS down by one grade. Medication days, stress and sleep have no
   published threshold, so they have no responders.
 * **95 % interval** (the bars and the numbers in brackets): the range of results that is
@@ -62,7 +62,7 @@ table = ui.analysed(
     "compare_groups", filters, by=by, measure=measure, population=filters.population
 )
 if table.empty:
-    st.info("No client in this selection has a score to compare. Widen the filters.")
+    st.info(comparisons.empty_comparison_text(outcomes, filters.population))
     st.stop()
 table = comparisons.with_labels(table, by)
 labels = dict(zip(table["group"], table["label"], strict=True))

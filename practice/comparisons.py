@@ -16,6 +16,7 @@ from practice import config
 from practice.analysis import (
     MEASURES_BY_KEY,
     RESPONDER_COLUMNS,
+    empty_reason,
     group_labels,
     pain_rule_text,
 )
@@ -113,6 +114,16 @@ def technique_keys(sessions: pd.DataFrame) -> list[str]:
     # A practice has a few hundred distinct technique lists, however many sessions: split those.
     distinct = sessions["techniques"].dropna().astype(str).unique()
     return sorted({key.strip() for cell in distinct for key in cell.split(";")} - {""})
+
+
+def empty_comparison_text(outcomes: pd.DataFrame, population: str) -> str:
+    """Why a comparison of the selected `outcomes` has no group, naming the rule that left
+    the population empty ("no series has at least 4 attended sessions (the completer rule,
+    PRACTICE_MIN_SESSIONS_COMPLETER)") rather than only asking to widen the filters."""
+    reason = empty_reason(outcomes, population)
+    if reason is None:
+        return "No client in this selection has a technique recorded to group by."
+    return f"Nobody in this selection is counted: {reason}."
 
 
 def with_labels(table: pd.DataFrame, by: str) -> pd.DataFrame:

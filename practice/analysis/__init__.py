@@ -37,7 +37,7 @@ from practice.analysis.outcomes import (
     compute_client_outcomes,
     compute_outcomes_and_reference,
 )
-from practice.analysis.populations import POPULATIONS, select_population
+from practice.analysis.populations import POPULATIONS, empty_reason, select_population
 from practice.analysis.reference import ReferenceValues, compute_reference_values
 from practice.analysis.relief import RELIEF_COLUMNS, immediate_relief
 from practice.analysis.summary import (
@@ -70,6 +70,7 @@ __all__ = [
     "compute_client_outcomes",
     "compute_outcomes_and_reference",
     "compute_reference_values",
+    "empty_reason",
     "estimate_overdispersion",
     "funnel_curve",
     "funnel_data",

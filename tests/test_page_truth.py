@@ -1,0 +1,56 @@
+"""Pages say why a comparison is empty, and explain the labels with the rules in force."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from practice import auth
+from practice.bootstrap import open_database
+from practice.cli import main
+from tests.test_summary_truth import HEADER, SHORT
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def short_courses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A practice whose every course had three visits, with an owner who may see it."""
+    url = f"sqlite:///{tmp_path / 'short.sqlite3'}"
+    monkeypatch.setenv("PRACTICE_DATABASE_URL", url)
+    monkeypatch.setenv("PRACTICE_SEED_SAMPLE", "0")
+    csv = tmp_path / "short.csv"
+    csv.write_text("\n".join([HEADER, *SHORT]) + "\n")
+    assert main(["import", str(csv), "--db", url]) == 0
+    with open_database(url, seed=False).begin() as conn:
+        auth.add_user(conn, "anna", "owner", "owner-password")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield url
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def test_techniques_page_names_the_completer_rule_when_nobody_completed(
+    short_courses: str,
+) -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["user"] = auth.SignedInUser("anna", "owner")
+    at.session_state["last_seen"] = dt.datetime.now(dt.UTC)
+    at.run()
+    at.switch_page("pages/2_Techniques.py").run()
+    at.radio(key="widget.population").set_value("completers").run()
+    assert not at.exception
+    infos = [i.value for i in at.info]
+    assert (
+        "Nobody in this selection is counted: no series has at least 4 attended sessions "
+        "(the completer rule, PRACTICE_MIN_SESSIONS_COMPLETER)." in infos
+    )
+    assert not any("Widen the filters" in text for text in infos)
+    explained = " ".join(m.value for m in at.markdown)
+    assert "pain down by at least 30 % (IMMPACT)" in explained
