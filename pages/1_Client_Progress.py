@@ -23,8 +23,8 @@ def forget_series() -> None:
         del st.query_params["series"]
 
 
-ui.page_setup("Client progress")
-filters = ui.sidebar_filters(population=False)
+ui.require_router(__file__)
+filters = ui.current_filters()
 clients, sessions, outcomes = ui.load_clients(), ui.load_sessions(), ui.load_outcomes()
 
 # --- which client ------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ from practice.charts import groups as charts
 from practice.charts.style import technique_colors
 from practice.config import MIN_GROUP_N
 
-ui.page_setup("Techniques")
-filters = ui.sidebar_filters()
+ui.require_router(__file__)
+filters = ui.current_filters()
 outcomes = ui.filtered_outcomes(filters)
 
 st.caption(
@@ -58,9 +58,7 @@ by = grouping_box.selectbox(
     "used most; the second view counts a client under every technique used in at least half "
     "of their sessions, so groups overlap.",
 )
-table = ui.analysed(
-    "compare_groups", filters, by=by, measure=measure, population=filters.population
-)
+table = ui.compare_groups(filters, by=by, measure=measure)
 if table.empty:
     st.info(comparisons.empty_comparison_text(outcomes, filters.population))
     st.stop()
@@ -78,14 +76,7 @@ if by == "primary_technique":
         help="The adjusted differences below are each technique minus this one.",
     )
     if reference != default:
-        table = ui.analysed(
-            "compare_groups",
-            filters,
-            by=by,
-            measure=measure,
-            population=filters.population,
-            reference=reference,
-        )
+        table = ui.compare_groups(filters, by=by, measure=measure, reference=reference)
         table = comparisons.with_labels(table, by)
 else:
     reference_box.caption("Groups overlap in this view, so there is no adjusted comparison.")
@@ -163,14 +154,7 @@ st.caption(
     "not responded for as long as they came (Kaplan-Meier). Hover for the number of clients "
     "still followed: lines resting on few clients are uncertain."
 )
-curves = ui.analysed(
-    "time_to_response",
-    filters,
-    by=by,
-    measure=response_measure,
-    scale="sessions",
-    population=filters.population,
-)
+curves = ui.time_to_response(filters, by=by, measure=response_measure)
 if curves.empty:
     st.info("No client in this selection has a follow-up score to time a response.")
 else:

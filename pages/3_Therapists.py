@@ -6,8 +6,8 @@ from practice import analysis, comparisons, ui
 from practice.charts import groups as charts
 from practice.config import MIN_GROUP_N
 
-ui.page_setup("Therapists")
-filters = ui.sidebar_filters()
+ui.require_router(__file__)
+filters = ui.current_filters()
 outcomes = ui.filtered_outcomes(filters)
 
 st.caption(
@@ -62,27 +62,11 @@ statistic = statistic_box.radio(
     key="statistic",
 )
 assert statistic is not None
-groups = ui.analysed(
-    "compare_groups", filters, by="therapist", measure=measure, population=filters.population
-)
-residuals = ui.analysed(
-    "funnel_data",
-    filters,
-    measure=measure,
-    statistic="adjusted_residual",
-    by="therapist",
-    population=filters.population,
-)
+groups = ui.compare_groups(filters, by="therapist", measure=measure)
+residuals = ui.funnel_data(filters, measure=measure, statistic="adjusted_residual")
 points = residuals
 if statistic == "responder_rate":
-    points = ui.analysed(
-        "funnel_data",
-        filters,
-        measure=measure,
-        statistic="responder_rate",
-        by="therapist",
-        population=filters.population,
-    )
+    points = ui.funnel_data(filters, measure=measure, statistic="responder_rate")
 
 st.subheader("Funnel plot")
 if points.empty:
@@ -144,7 +128,7 @@ st.caption(
     "Current clients not 30 % better after several sessions, without scores, or reliably "
     "worse. A prompt to review the plan with the client, not a verdict."
 )
-current_alerts = ui.analysed("off_track_alerts", filters)
+current_alerts = ui.off_track_alerts(filters)
 alerts = comparisons.caseload_alerts(current_alerts, therapist)
 if alerts.empty:
     st.success("No current client of this therapist is flagged.")

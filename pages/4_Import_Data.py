@@ -12,7 +12,7 @@ from practice.importing.writing import write_batch
 
 REPORT_ROWS_SHOWN = 1000  # the download always holds every problem
 
-ui.page_setup("Import data")
+ui.require_router(__file__)
 st.caption(
     "Bring in the CSV exports of your practice software. Every file is checked first; nothing "
     "is stored until you press **Import**, and an import can be undone afterwards."
@@ -91,7 +91,8 @@ done = st.session_state.get("import_done")
 if files and done and done["digest"] == digest:
     st.success(f"✅ Done: {done['summary']}.")
     st.caption("Notices about the import are listed in the import history below.")
-    st.page_link("app.py", label="Open the Overview", icon="🏠")
+    if ui.may_open("0_Overview.py"):
+        st.page_link("pages/0_Overview.py", label="Open the Overview", icon="🏠")
 elif files:
     if st.session_state.get("mapping_digest") != digest:  # new files: start from memory again
         for key in [k for k in st.session_state if str(k).startswith("map_")]:

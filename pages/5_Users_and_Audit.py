@@ -4,7 +4,7 @@ import streamlit as st
 
 from practice import auth, ui
 
-ui.page_setup("Users and audit log")
+ui.require_router(__file__)
 st.caption(
     "Users are managed from the command line on the practice's computer, so that no "
     "password ever passes through a web form other than sign-in."

@@ -1,13 +1,19 @@
-"""Everything the pages share: page setup, the sidebar filters, cached loaders, downloads.
+"""Everything the pages share: the router, sign-in, the sidebar filters, cached loaders, downloads.
 
-The only module of the package that imports streamlit. Pages call `page_setup()` first, then
-`sidebar_filters()`, then load frames through the cached loaders here.
+The only module of the package that imports streamlit. `app.py` calls `route()` on every
+request: it signs the visitor in, draws what every page shares and hands back the page to run
+(`run_page`). A page then reads `current_filters()` and loads frames through the cached loaders
+and typed analysis wrappers here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -22,32 +28,50 @@ from practice.vocabulary import HEADACHE_TYPES, technique_label
 
 APP_TITLE = "Headway"
 PAGE_ICON = "🧠"  # an emoji, not a :material/: icon, so that no web font is fetched offline
-# Each page and the roles that may open it. Links carry no icons: an emoji needs a colour-emoji
-# font the practice's machine may lack.
-PAGES = (
-    ("app.py", "Overview", frozenset({"owner", "therapist"})),
-    ("pages/1_Client_Progress.py", "Client progress", frozenset({"owner", "therapist"})),
-    ("pages/2_Techniques.py", "Techniques", frozenset({"owner", "therapist"})),
-    ("pages/3_Therapists.py", "Therapists", frozenset({"owner"})),
-    ("pages/4_Import_Data.py", "Import data", frozenset({"owner", "front_desk"})),
-    ("pages/5_Users_and_Audit.py", "Users and audit log", frozenset({"owner"})),
-)
 ROLE_LABELS = {"owner": "Owner", "therapist": "Therapist", "front_desk": "Front desk"}
+_CLINICAL = frozenset({"owner", "therapist"})
+_OWNER = frozenset({"owner"})
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """Who may open a page file in pages/, and which sidebar filters it reads."""
+
+    title: str
+    roles: frozenset[str]
+    filters: bool = False  # the page reads the sidebar filters
+    population: bool = False  # ... including "Who is counted"
+
+
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+# Every file in pages/, in menu order. The first page a role may open is its home page (`/`).
+# Menu entries carry no icons: an emoji needs a colour-emoji font the practice's machine may lack.
+PAGES = {
+    "0_Overview.py": PageSpec("Overview", _CLINICAL, filters=True, population=True),
+    "1_Client_Progress.py": PageSpec("Client progress", _CLINICAL, filters=True),
+    "2_Techniques.py": PageSpec("Techniques", _CLINICAL, filters=True, population=True),
+    "3_Therapists.py": PageSpec("Therapists", _OWNER, filters=True, population=True),
+    "4_Import_Data.py": PageSpec("Import data", frozenset({"owner", "front_desk"})),
+    "5_Users_and_Audit.py": PageSpec("Users and audit log", _OWNER),
+}
 # Pages that hold no clinical detail stay open in demo mode after real data was imported, so
 # that a trial upload can still be undone.
-_OPEN_WITHOUT_OWNER = frozenset({"Import data"})
+_OPEN_WITHOUT_OWNER = frozenset({"4_Import_Data.py"})
 POPULATION_LABELS = {
     "all": "Everyone with a follow-up score",
     "completers": "Completers only",
     "dropouts_as_nonresponders": "Everyone; dropouts count as not improved",
 }
-_FILTER_DEFAULTS: dict[str, object] = {
-    "period": None,
-    "therapists": [],
-    "techniques": [],
-    "headache_types": [],
-    "population": "all",
+# The sidebar filters' widget keys: the one place in st.session_state where each filter lives.
+FILTER_KEYS = {
+    "period": "widget.period",
+    "therapists": "widget.therapists",
+    "techniques": "widget.techniques",
+    "headache_types": "widget.headache_types",
+    "population": "widget.population",
 }
+# Set while app.py runs the page it routed to (see `run_page` and `require_router`).
+_routing = threading.local()
 
 
 @st.cache_resource(show_spinner="Opening the practice database…")
@@ -56,29 +80,76 @@ def get_engine() -> Engine:
     return open_database()
 
 
-def page_setup(title: str) -> None:
-    """Set the page config, check who is signed in and may see this page, draw the sidebar.
+# --- the router --------------------------------------------------------------------------------
+def route() -> st.Page:
+    """Sign the visitor in, draw what every page shares, and return the page to run.
 
-    Call first on every page: with a pages/ folder each page runs on its own (a deep link
-    skips app.py), so this page-level check is the only gate that holds.
+    app.py calls this on every request, before any page runs, so a deep link cannot skip
+    sign-in. A page the user's role may not open is left out of their menu; opened by its URL,
+    it is refused here (and the refusal logged).
     """
-    st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=PAGE_ICON, layout="wide")
-    user = _signed_in_user()
-    allowed = _page_roles(title)
-    if user is None:
-        _demo_mode_or_sign_in(title)
-    elif user.role not in allowed:
-        _draw_navigation(user)
-        st.title(title)
-        st.error(
-            f"Your role ({ROLE_LABELS[user.role]}) cannot open **{title}**. "
-            "Use the links in the sidebar."
-        )
-        audit("page_refused", title)
+    return _route()[1]
+
+
+def run_page(page: st.Page) -> None:
+    """Run the page `route()` chose (app.py's last line)."""
+    _routing.active = True
+    try:
+        page.run()
+    finally:
+        _routing.active = False
+
+
+def require_router(page_file: str) -> None:
+    """The first line of every page (`ui.require_router(__file__)`): route it if app.py did not.
+
+    Until the entry script has called st.navigation once in a server process, Streamlit
+    emulates its old pages/ mode, in which a URL such as /Techniques runs the page file alone,
+    without app.py (AppTest resets to this mode before every run). The page then routes itself
+    exactly as app.py would (sign-in, role check, shared sidebar), runs as the routed page and
+    stops the unrouted run. A page file run as the entry script itself is refused.
+    """
+    if getattr(_routing, "active", False):
+        return
+    name, page = _route()
+    if name != Path(page_file).name:
+        st.error("This page opens through app.py (`streamlit run app.py`), not on its own.")
         st.stop()
-    else:
-        _draw_navigation(user)
-    st.title(title)
+    run_page(page)  # the same file, run as the routed page so widgets keep their identity
+    st.stop()
+
+
+def _route() -> tuple[str, st.Page]:
+    st.set_page_config(page_title=APP_TITLE, page_icon=PAGE_ICON, layout="wide")
+    user = _signed_in_user()
+    if user is None and _users_exist():
+        # Every page stays reachable by its URL, so a deep link opens once the visitor has
+        # signed in; `/` is the sign-in page, which sends each role to its own home page.
+        pages = _file_pages(None)
+        st.navigation(
+            [st.Page(_sign_in_form, title="Sign in", default=True), *pages.values()],
+            position="hidden",
+        )
+        _sign_in_form()
+        st.stop()
+    pages = _file_pages(user)
+    chosen = st.navigation(list(pages.values()))
+    name = next(name for name, page in pages.items() if page is chosen)
+    spec = PAGES[name]
+    st.set_page_config(page_title=f"{spec.title} · {APP_TITLE}")
+    _draw_account(user)
+    if user is not None and user.role not in spec.roles:
+        _refuse(spec.title, user)
+    if user is None and name not in _OPEN_WITHOUT_OWNER and not _sample_only():
+        st.title(spec.title)
+        st.error(
+            "Data beyond the sample practice is stored, and no user exists yet. Create the "
+            "first owner, then sign in: `python -m practice users add NAME --role owner`."
+        )
+        st.stop()
+    _draw_filters(spec)
+    st.title(spec.title)
+    return name, chosen
 
 
 def current_user() -> auth.SignedInUser | None:
@@ -86,8 +157,55 @@ def current_user() -> auth.SignedInUser | None:
     return st.session_state.get("user")
 
 
-def _page_roles(title: str) -> frozenset[str]:
-    return next(roles for _, label, roles in PAGES if label == title)
+def may_open(page_file: str) -> bool:
+    """Whether the signed-in user (or the demo visitor) may open `pages/<page_file>`."""
+    user = current_user()
+    return user is None or user.role in PAGES[page_file].roles
+
+
+def menu_pages(user: auth.SignedInUser | None) -> list[str]:
+    """The pages/ files in `user`'s menu, in order (all of them in demo mode)."""
+    return [name for name, spec in PAGES.items() if user is None or user.role in spec.roles]
+
+
+def _file_pages(user: auth.SignedInUser | None) -> dict[str, st.Page]:
+    """One st.Page per file in pages/: the user's menu pages visible, the others hidden.
+
+    Hidden pages still open by their URL, and `route()` refuses them. The first menu page is
+    the user's home (`/`); signed out, `route()` hides the whole menu.
+    """
+    unknown = sorted({p.name for p in PAGES_DIR.glob("*.py")} - set(PAGES))
+    if unknown:
+        raise RuntimeError(f"pages/{unknown[0]} is not listed in practice.ui.PAGES")
+    menu = menu_pages(user)
+    return {
+        name: st.Page(
+            PAGES_DIR / name,
+            title=spec.title,
+            default=user is not None and name == menu[0],
+            visibility="visible" if name in menu else "hidden",
+        )
+        for name, spec in PAGES.items()
+    }
+
+
+def _users_exist() -> bool:
+    with get_engine().connect() as conn:
+        return auth.any_users(conn)
+
+
+def _sample_only() -> bool:
+    return load_counts(data_version()).sample_only
+
+
+def _refuse(title: str, user: auth.SignedInUser) -> None:
+    st.title(title)
+    st.error(
+        f"Your role ({ROLE_LABELS[user.role]}) cannot open **{title}**. "
+        "Use the menu in the sidebar."
+    )
+    audit("page_refused", title)
+    st.stop()
 
 
 def _signed_in_user() -> auth.SignedInUser | None:
@@ -115,29 +233,8 @@ def _signed_in_user() -> auth.SignedInUser | None:
     return fresh
 
 
-def _demo_mode_or_sign_in(title: str) -> None:
-    with get_engine().connect() as conn:
-        has_users = auth.any_users(conn)
-    if has_users:
-        _sign_in_form()
-        st.stop()
-    _draw_navigation(None)
-    if load_counts(data_version()).sample_only:
-        st.sidebar.warning(
-            "**Demo mode**: no user exists yet, so anyone can open every page. "
-            "Create the first owner to require sign-in: "
-            "`python -m practice users add NAME --role owner`."
-        )
-    elif title not in _OPEN_WITHOUT_OWNER:
-        st.title(title)
-        st.error(
-            "Data beyond the sample practice is stored, and no user exists yet. Create the "
-            "first owner, then sign in: `python -m practice users add NAME --role owner`."
-        )
-        st.stop()
-
-
 def _sign_in_form() -> None:
+    """The sign-in form; on success the same URL reruns signed in."""
     st.title(f"Sign in to {APP_TITLE}")
     notice = st.session_state.pop("sign_in_notice", None)
     if notice:
@@ -168,11 +265,9 @@ def _forget_user() -> None:
         st.session_state.pop(key, None)
 
 
-def _draw_navigation(user: auth.SignedInUser | None) -> None:
+def _draw_account(user: auth.SignedInUser | None) -> None:
+    """Who is signed in and the sign-out button, or the demo-mode notice; the sample notice."""
     with st.sidebar:
-        for path, label, roles in PAGES:
-            if user is None or user.role in roles:
-                st.page_link(path, label=label)
         if user is not None:
             who = user.username + (f" ({user.therapist_name})" if user.therapist_name else "")
             st.caption(f"Signed in as **{who}**, {ROLE_LABELS[user.role].lower()}.")
@@ -180,7 +275,13 @@ def _draw_navigation(user: auth.SignedInUser | None) -> None:
                 audit("signed_out", "by the user")
                 _forget_user()
                 st.rerun()
-        if load_counts(data_version()).sample_only:
+        elif _sample_only():
+            st.warning(
+                "**Demo mode**: no user exists yet, so anyone can open every page. "
+                "Create the first owner to require sign-in: "
+                "`python -m practice users add NAME --role owner`."
+            )
+        if _sample_only():
             st.info(
                 "You are looking at the **synthetic sample practice**: invented clients, "
                 "not real people. Import your own exports to replace it."
@@ -282,27 +383,94 @@ def filtered_outcomes(filters: Filters) -> pd.DataFrame:
     return filter_outcomes(load_outcomes(), filters)
 
 
-def analysed(function: str, filters: Filters, **options: object) -> pd.DataFrame:
-    """`practice.analysis.<function>(outcomes, **options)` on the selected outcomes, cached.
+# Typed, cached analyses of the selected outcomes: one wrapper per use, so that mypy checks
+# names and options. The cache key is the data version, the user, the filters and the options:
+# a rerun that changes none of them costs nothing, however large the practice.
+def off_track_alerts(filters: Filters) -> pd.DataFrame:
+    """`analysis.off_track_alerts` of the selected outcomes."""
+    return _off_track_alerts(data_version(), current_user(), filters)
 
-    The cache key is the data version, the user, the filters and the options, so a rerun
-    that changes none of them costs nothing, however large the practice.
-    """
-    return _analysed(
-        data_version(), current_user(), filters, function, tuple(sorted(options.items()))
-    )
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _off_track_alerts(
+    version: tuple[int, int], user: auth.SignedInUser | None, filters: Filters
+) -> pd.DataFrame:
+    return analysis.off_track_alerts(_selected_outcomes(version, user, filters))
+
+
+def compare_groups(
+    filters: Filters, *, by: str, measure: str, reference: str | None = None
+) -> pd.DataFrame:
+    """`analysis.compare_groups` of the selected outcomes (population from the filters)."""
+    return _compare_groups(data_version(), current_user(), filters, by, measure, reference)
 
 
 @st.cache_data(show_spinner="Comparing groups…", max_entries=64)
-def _analysed(
+def _compare_groups(
     version: tuple[int, int],
     user: auth.SignedInUser | None,
     filters: Filters,
-    function: str,
-    options: tuple[tuple[str, object], ...],
+    by: str,
+    measure: str,
+    reference: str | None,
 ) -> pd.DataFrame:
-    outcomes = filter_outcomes(_load_outcomes(version, user), filters)
-    return getattr(analysis, function)(outcomes, **dict(options))
+    return analysis.compare_groups(
+        _selected_outcomes(version, user, filters),
+        by=by,
+        measure=measure,
+        population=filters.population,
+        reference=reference,
+    )
+
+
+def funnel_data(filters: Filters, *, measure: str, statistic: str) -> pd.DataFrame:
+    """`analysis.funnel_data` by therapist of the selected outcomes."""
+    return _funnel_data(data_version(), current_user(), filters, measure, statistic)
+
+
+@st.cache_data(show_spinner="Comparing therapists…", max_entries=32)
+def _funnel_data(
+    version: tuple[int, int],
+    user: auth.SignedInUser | None,
+    filters: Filters,
+    measure: str,
+    statistic: str,
+) -> pd.DataFrame:
+    return analysis.funnel_data(
+        _selected_outcomes(version, user, filters),
+        measure=measure,
+        statistic=statistic,
+        by="therapist",
+        population=filters.population,
+    )
+
+
+def time_to_response(filters: Filters, *, by: str, measure: str) -> pd.DataFrame:
+    """`analysis.time_to_response` in sessions of the selected outcomes."""
+    return _time_to_response(data_version(), current_user(), filters, by, measure)
+
+
+@st.cache_data(show_spinner="Timing responses…", max_entries=32)
+def _time_to_response(
+    version: tuple[int, int],
+    user: auth.SignedInUser | None,
+    filters: Filters,
+    by: str,
+    measure: str,
+) -> pd.DataFrame:
+    return analysis.time_to_response(
+        _selected_outcomes(version, user, filters),
+        by=by,
+        measure=measure,
+        scale="sessions",
+        population=filters.population,
+    )
+
+
+def _selected_outcomes(
+    version: tuple[int, int], user: auth.SignedInUser | None, filters: Filters
+) -> pd.DataFrame:
+    return filter_outcomes(_load_outcomes(version, user), filters)
 
 
 def session_relief(filters: Filters, *, by: str) -> pd.DataFrame:
@@ -331,88 +499,84 @@ def clear_caches() -> None:
 
 
 # --- sidebar filters ---------------------------------------------------------------------------
-def sidebar_filters(*, population: bool = True) -> Filters:
-    """Draw the shared filters; their values persist from page to page in the session."""
+def current_filters() -> Filters:
+    """What the sidebar filters (drawn by the router) select; "all" where a page has none."""
+    state = st.session_state
+    start, end = _period_bounds(state.get(FILTER_KEYS["period"]))
+    return Filters(
+        start,
+        end,
+        _strings(state.get(FILTER_KEYS["therapists"])),
+        _strings(state.get(FILTER_KEYS["techniques"])),
+        _strings(state.get(FILTER_KEYS["headache_types"])),
+        str(state.get(FILTER_KEYS["population"], "all")),
+    )
+
+
+def _draw_filters(spec: PageSpec) -> None:
+    """The sidebar filters the page reads.
+
+    Each filter's value lives in its widget key alone, kept for the whole session
+    (`persist_state="session"`): across page changes and on pages that do not draw it.
+    """
+    if not spec.filters:
+        return
     sessions = load_sessions()
+    keys = FILTER_KEYS
     with st.sidebar:
         st.header("Filters")
-        period = _persisted(
-            st.date_input,
-            "period",
+        st.date_input(
             "Session dates",
-            default=_full_period(sessions),
+            value=_full_period(sessions),
+            key=keys["period"],
             help="Series with a session in this period are included.",
+            persist_state="session",
         )
-        therapists = _persisted(
-            st.multiselect,
-            "therapists",
+        st.multiselect(
             "Therapist",
             options=sorted(sessions["therapist"].unique()),
+            key=keys["therapists"],
             placeholder="All therapists",
+            persist_state="session",
         )
-        techniques = _persisted(
-            st.multiselect,
-            "techniques",
+        st.multiselect(
             "Primary technique",
             options=sorted(
                 {t for ts in sessions["techniques"].unique() for t in ts.split(";") if t}
             ),
             format_func=technique_label,
+            key=keys["techniques"],
             placeholder="All techniques",
+            persist_state="session",
         )
-        types = _persisted(
-            st.multiselect,
-            "headache_types",
+        st.multiselect(
             "Headache type",
             options=list(HEADACHE_TYPES),
-            format_func=HEADACHE_TYPES.get,
+            format_func=lambda code: HEADACHE_TYPES[code],
+            key=keys["headache_types"],
             placeholder="All headache types",
+            persist_state="session",
         )
-        chosen: object = "all"
-        if population:
-            chosen = _persisted(
-                st.radio,
-                "population",
+        if spec.population:
+            st.radio(
                 "Who is counted",
                 options=list(POPULATION_LABELS),
-                format_func=POPULATION_LABELS.get,
-                help="Completers attended at least the minimum number of "
-                "sessions. Counting dropouts as not improved is the "
-                "strictest view.",
+                format_func=lambda code: POPULATION_LABELS[code],
+                key=keys["population"],
+                help="Completers attended at least the minimum number of sessions. Counting "
+                "dropouts as not improved is the strictest view.",
+                persist_state="session",
             )
-    start, end = _period_bounds(period)
-    return Filters(
-        start, end, _strings(therapists), _strings(techniques), _strings(types), str(chosen)
-    )
 
 
 def _strings(values: object) -> tuple[str, ...]:
     return tuple(str(v) for v in values) if isinstance(values, list | tuple) else ()
 
 
-def _persisted(
-    widget: Callable[..., object],
-    name: str,
-    label: str,
-    *,
-    default: object = None,
-    **options: object,
-) -> object:
-    """A widget whose value outlives page changes (Streamlit forgets widget state per page)."""
-    store, key = f"filter.{name}", f"widget.{name}"
-    if store not in st.session_state:
-        st.session_state[store] = default if default is not None else _FILTER_DEFAULTS[name]
-    if key not in st.session_state:  # a new page: give the widget the value kept for it
-        st.session_state[key] = st.session_state[store]
-    value = widget(label, key=key, **options)
-    st.session_state[store] = value
-    return value
-
-
-def _full_period(sessions: pd.DataFrame) -> tuple[dt.date, dt.date] | tuple[()]:
+def _full_period(sessions: pd.DataFrame) -> list[Any]:  # Any: date_input takes a mixed list
     if sessions.empty:
-        return ()
-    return sessions["session_date"].min().date(), sessions["session_date"].max().date()
+        return []
+    return [sessions["session_date"].min().date(), sessions["session_date"].max().date()]
 
 
 def _period_bounds(period: object) -> tuple[dt.date | None, dt.date | None]:

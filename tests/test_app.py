@@ -1,4 +1,5 @@
-"""The Overview page (app.py), run headless with AppTest on the seeded sample practice."""
+"""The Overview page (the home page app.py routes to), run headless with AppTest on the seeded
+sample practice; the sidebar filters app.py draws once and keeps across page changes."""
 
 from __future__ import annotations
 
@@ -90,3 +91,27 @@ def test_clients_needing_attention_link_to_their_progress(sample_frames) -> None
     table = at.dataframe[0].value
     assert len(table) == len(alerts) > 0
     assert table["link"].iloc[0] == f"/Client_Progress?client={alerts['client_id'].iloc[0]}"
+
+
+def test_filters_hold_across_five_page_changes_and_the_numbers_with_them(seeded_db_env) -> None:
+    at = run_page("app.py")
+    at.multiselect(key="widget.therapists").set_value(["Ana Duarte"]).run()
+    at.multiselect(key="widget.headache_types").set_value(["tension_type"]).run()
+    at.radio(key="widget.population").set_value("completers").run()
+    before = {m.label: m.value for m in at.metric}
+    caption = at.caption[0].value
+    # Client progress draws no "Who is counted"; Import data and Users draw no filters at all.
+    for page in (
+        "pages/1_Client_Progress.py",
+        "pages/4_Import_Data.py",
+        "pages/2_Techniques.py",
+        "pages/5_Users_and_Audit.py",
+        "pages/0_Overview.py",
+    ):
+        at.switch_page(page).run()
+        assert not at.exception
+    assert at.multiselect(key="widget.therapists").value == ["Ana Duarte"]
+    assert at.multiselect(key="widget.headache_types").value == ["tension_type"]
+    assert at.radio(key="widget.population").value == "completers"
+    assert {m.label: m.value for m in at.metric} == before
+    assert at.caption[0].value == caption

@@ -1,7 +1,7 @@
 """The Import data page, run headless with AppTest on the seeded sample practice.
 
-The page is opened through app.py (`switch_page`), as a user reaches it: `ui.page_setup`
-links to app.py, which Streamlit can resolve only when app.py is the entry script.
+The page is opened through app.py (`switch_page`), as a user reaches it: app.py signs the
+visitor in and routes every request (st.navigation over pages/).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The Client progress page, run headless with AppTest on the seeded sample practice.
 
-The page is opened through app.py (`switch_page`), as a user reaches it: `ui.page_setup` links
-to app.py, which Streamlit can resolve only when app.py is the entry script. Expected numbers
+The page is opened through app.py (`switch_page`), as a user reaches it: app.py signs the
+visitor in, draws the sidebar filters and routes every request. Expected numbers
 come from `data/sample.csv` through the analysis, independently of the database.
 """
 

@@ -23,8 +23,8 @@ PAGE = "pages/2_Techniques.py"
 def open_page(path: str) -> AppTest:
     """Run a page as Streamlit does in the app: with app.py as the entry script.
 
-    `ui.page_setup` links every page relative to app.py, which a page run on its own cannot
-    resolve, so the test starts from app.py and switches to the page.
+    app.py routes every request (sign-in, sidebar filters, st.navigation), so the test starts
+    from app.py and switches to the page.
     """
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.switch_page(path)

@@ -1,7 +1,7 @@
 """Sign-in and roles through AppTest: who sees which page and which clients.
 
-Pages are opened through app.py and `switch_page`, as a person reaches them (ui.page_setup's
-links resolve from the entry script).
+Pages are opened through app.py and `switch_page`, as a person reaches them: app.py routes every
+request (st.navigation over the pages/ files the role may open).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
-from practice import auth
+from practice import auth, ui
 from practice.bootstrap import open_database
 from practice.importing import import_files
 from practice.queries import fetch_sessions
@@ -27,6 +27,14 @@ USERS = {
     "front_desk": auth.SignedInUser("fred", "front_desk"),
 }
 CLINICAL_PAGES = ["pages/1_Client_Progress.py", "pages/2_Techniques.py"]
+ALL_PAGES = [
+    "Overview",
+    "Client progress",
+    "Techniques",
+    "Therapists",
+    "Import data",
+    "Users and audit log",
+]
 
 
 @pytest.fixture
@@ -120,10 +128,65 @@ def test_each_role_opens_only_its_pages(practice_with_users, role, page, allowed
     assert refused is not allowed
 
 
-def test_front_desk_is_refused_the_overview(practice_with_users: str) -> None:
+def test_front_desk_lands_on_import_data_and_is_refused_the_overview(
+    practice_with_users: str,
+) -> None:
     at = open_page(None, USERS["front_desk"])
-    assert "cannot open **Overview**" in at.error[0].value
-    assert not at.metric
+    assert not at.exception and not at.error
+    assert at.title[0].value == "Import data"
+    overview = open_page("pages/0_Overview.py", USERS["front_desk"])
+    assert "cannot open **Overview**" in overview.error[0].value
+    assert not overview.metric
+
+
+def test_front_desk_signing_in_at_the_root_lands_on_their_first_page(
+    practice_with_users: str,
+) -> None:
+    at = open_page(None)
+    at.text_input(key="sign_in_user").input("fred")
+    at.text_input(key="sign_in_password").input("front-desk-password")
+    at.button(key="FormSubmitter:sign_in-Sign in").click().run()
+    assert not at.exception and not at.error
+    assert at.title[0].value == "Import data"
+
+
+@pytest.mark.parametrize(
+    ("role", "menu"),
+    [
+        ("owner", ALL_PAGES),
+        ("therapist", ["Overview", "Client progress", "Techniques"]),
+        ("front_desk", ["Import data"]),
+    ],
+)
+def test_the_menu_holds_only_the_pages_a_role_may_open(role, menu) -> None:
+    assert [ui.PAGES[name].title for name in ui.menu_pages(USERS[role])] == menu
+
+
+def test_every_page_file_is_routed() -> None:
+    assert sorted(p.name for p in (ROOT / "pages").glob("*.py")) == list(ui.PAGES)
+    assert ui.menu_pages(None) == list(ui.PAGES)  # demo mode: every page
+
+
+def test_a_deep_link_opened_first_still_asks_to_sign_in(practice_with_users: str) -> None:
+    """Before app.py has run once, Streamlit may run a page file alone (its old pages/ mode):
+    the page sends the request back through app.py, which asks for sign-in."""
+    for page in CLINICAL_PAGES:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        at.switch_page(page).run()
+        assert not at.exception
+        assert at.title[0].value == "Sign in to Headway"
+        assert not at.metric and not at.dataframe and not at.selectbox
+
+
+def test_a_page_run_on_its_own_shows_nothing(practice_with_users: str) -> None:
+    alone = AppTest.from_file(str(ROOT / "pages/2_Techniques.py"), default_timeout=60)
+    assert alone.run().title[0].value == "Sign in to Headway"
+    assert not alone.dataframe and not alone.metric
+    alone.session_state["user"] = USERS["owner"]
+    alone.run()
+    assert not alone.exception
+    assert "opens through app.py" in alone.error[0].value
+    assert not alone.dataframe and not alone.metric
 
 
 def test_a_therapist_sees_only_their_own_clients_everywhere(practice_with_users: str) -> None:
