@@ -224,3 +224,66 @@ def count_sources(rows: pd.DataFrame, key: str) -> pd.DataFrame:
     }
     flags = pd.DataFrame(labels, index=counted.index).astype("int64")
     return flags.groupby(counted["group"]).sum().reindex(columns=SOURCE_COUNT_NAMES)
+
+
+# --- the calendar of one client's diary (Client progress) ------------------------------------
+CALENDAR_LEVELS = (
+    "not logged",
+    "no headache",
+    "mild",
+    "moderate",
+    "severe",
+    "headache (severity not given)",
+)
+CALENDAR_COLUMNS = [
+    "date",
+    "month",
+    "day",
+    "level",
+    "severity",
+    "pain",
+    "medication",
+    "notes",
+    "session",
+]
+# A 0-10 pain score shown on the 0-3 diary scale: 1-4 mild, 5-6 moderate, 7-10 severe
+# (Serlin 1995's cut points for pain intensity). Only the calendar's colours use this.
+PAIN_SEVERITY_BINS = (0.0, 4.0, 6.0, 10.0)
+
+
+def calendar_days(diary: pd.DataFrame, session_dates: pd.Series | None = None) -> pd.DataFrame:
+    """One row per calendar day from the first to the last diary day (or session) of a client:
+    its severity level, scores, and whether a session fell on it."""
+    require_frame(diary, "diary", DIARY_COLUMNS)
+    sessions = pd.to_datetime(pd.Series([] if session_dates is None else session_dates))
+    dates = pd.to_datetime(diary["diary_date"])
+    if dates.empty:
+        return empty_frame(CALENDAR_COLUMNS)
+    span = pd.concat([dates, sessions]).dropna()
+    every = pd.date_range(span.min(), span.max(), freq="D")
+    logged = diary.assign(diary_date=dates).set_index("diary_date")
+    logged = logged[~logged.index.duplicated()]
+    frame = pd.DataFrame({"date": every})
+    for column in ("headache", "severity", "pain", "medication", "notes"):
+        values = logged[column] if column in logged else pd.Series(np.nan, index=logged.index)
+        frame[column] = values.reindex(every).to_numpy()
+    frame["month"] = frame["date"].dt.to_period("M").dt.to_timestamp()
+    frame["day"] = frame["date"].dt.day
+    frame["level"] = _levels(frame)
+    frame["session"] = frame["date"].isin(set(sessions.dropna()))
+    return frame.reindex(columns=CALENDAR_COLUMNS)
+
+
+def _levels(frame: pd.DataFrame) -> pd.Series:
+    severity = pd.to_numeric(frame["severity"], errors="coerce")
+    pain = pd.to_numeric(frame["pain"], errors="coerce")
+    from_pain = pd.cut(pain, bins=[-0.1, *PAIN_SEVERITY_BINS], labels=[0.0, 1.0, 2.0, 3.0])
+    level = severity.fillna(from_pain.astype(float))
+    headache = frame["headache"].astype("boolean")
+    names = np.array(["no headache", "mild", "moderate", "severe"], dtype=object)
+    text = pd.Series(
+        names[level.fillna(0).clip(0, 3).astype(int).to_numpy()], index=frame.index, dtype=object
+    )
+    text = text.mask(headache.fillna(False).astype(bool) & level.isna(), CALENDAR_LEVELS[-1])
+    text = text.mask(headache.eq(False).fillna(False).astype(bool), "no headache")
+    return text.mask(headache.isna(), "not logged")

@@ -13,8 +13,14 @@ from sqlalchemy import Engine
 
 from practice.importing.batch import PreparedBatch, prepare_batch
 from practice.importing.dates import DateOrder
-from practice.importing.diary import KINDS, detect_kind, prepare_diary, write_diary
-from practice.importing.problems import ImportRejected, Problem, describe_problems, problems_frame
+from practice.importing.diary import (
+    KINDS,
+    detect_kind,
+    mixed_kind_problems,
+    prepare_diary,
+    write_diary,
+)
+from practice.importing.problems import ImportRejected, describe_problems, problems_frame
 from practice.importing.undo import UndoRefused, undo_import
 from practice.importing.writing import ImportResult, write_batch
 
@@ -39,26 +45,11 @@ def import_files(
     kinds = {name: detect_kind(data, kind) for name, data in files}
     if "diary" in kinds.values():
         if set(kinds.values()) != {"diary"}:
-            raise ImportRejected(problems_frame(_mixed_kinds(kinds)))
+            raise ImportRejected(problems_frame(mixed_kind_problems(kinds)))
         diary = prepare_diary(files, mapping=mapping, date_order=date_order, encoding=encoding)
         return write_diary(engine, diary, source=source, dry_run=dry_run)
     batch = prepare_batch(files, mapping=mapping, date_order=date_order, encoding=encoding)
     return write_batch(engine, batch, source=source, dry_run=dry_run)
-
-
-def _mixed_kinds(kinds: Mapping[str, str]) -> list[Problem]:
-    sessions = ", ".join(name for name, k in kinds.items() if k != "diary")
-    return [
-        Problem(
-            name,
-            None,
-            None,
-            "error",
-            f"is a headache diary, imported on its own: import {sessions} first, then the diary",
-        )
-        for name, k in kinds.items()
-        if k == "diary"
-    ]
 
 
 def import_paths(engine: Engine, paths: Sequence[Path], **options: object) -> ImportResult:

@@ -108,6 +108,25 @@ def detect_kind(data: bytes, kind: str = "auto") -> str:
     return "diary" if looks_like_diary(header_fields(data)) else "sessions"
 
 
+def mixed_kind_problems(kinds: Mapping[str, str]) -> list[Problem]:
+    """Errors for diary files imported together with session files (a diary comes on its own,
+    after the sessions that make its clients known)."""
+    if "diary" not in kinds.values() or set(kinds.values()) == {"diary"}:
+        return []
+    sessions = ", ".join(name for name, k in kinds.items() if k != "diary")
+    return [
+        Problem(
+            name,
+            None,
+            None,
+            "error",
+            f"is a headache diary, imported on its own: import {sessions} first, then the diary",
+        )
+        for name, k in kinds.items()
+        if k == "diary"
+    ]
+
+
 # --- reading and checking -------------------------------------------------------------------
 @dataclass(frozen=True)
 class DiaryBatch:
@@ -426,6 +445,7 @@ __all__ = [
     "drop_repeated_days",
     "header_fields",
     "looks_like_diary",
+    "mixed_kind_problems",
     "parse_diary",
     "prepare_diary",
     "read_days_of",

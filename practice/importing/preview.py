@@ -14,18 +14,32 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Engine
 
-from practice.columns import COLUMNS
+from practice.columns import COLUMNS, DIARY_COLUMNS
 from practice.importing.batch import PreparedBatch, prepare_batch
 from practice.importing.dates import DateOrder
-from practice.importing.mapping import SYNONYMS, header_key, map_columns
+from practice.importing.diary import (
+    DiaryBatch,
+    detect_kind,
+    looks_like_diary,
+    mixed_kind_problems,
+    prepare_diary,
+    write_diary,
+)
+from practice.importing.mapping import DIARY_SYNONYMS, SYNONYMS, header_key, map_columns
 from practice.importing.memory import source_signature
-from practice.importing.problems import PROBLEM_COLUMNS, ImportRejected
+from practice.importing.problems import PROBLEM_COLUMNS, ImportRejected, problems_frame
 from practice.importing.reading import RawTable, UnreadableFile, read_table
 from practice.importing.writing import ImportResult, write_batch
 from practice.vocabulary import slugify
 
 # Choices of the column-mapping step: "" ignores the column, anything else is a column name.
-MAPPING_OPTIONS: tuple[str, ...] = ("", *(c.name for c in COLUMNS))
+# A diary file's own columns follow (those a session file also has are offered once).
+MAPPING_OPTIONS: tuple[str, ...] = (
+    "",
+    *(c.name for c in COLUMNS),
+    *(c.name for c in DIARY_COLUMNS if c.name not in {c.name for c in COLUMNS}),
+)
+KIND_LABELS = {"sessions": "session export", "diary": "headache diary"}
 DATE_ORDER_OPTIONS: dict[str, DateOrder | None] = {
     "automatic": None,
     "dayfirst": "dayfirst",
@@ -49,6 +63,8 @@ HISTORY_COLUMNS = {
     "sessions_added": "Sessions added",
     "sessions_updated": "Sessions updated",
     "sessions_unchanged": "Sessions unchanged",
+    "diary_days_added": "Diary days added",
+    "diary_days_updated": "Diary days updated",
     "undone_at": "Undone",
     "notices": "Notices",
 }
@@ -70,6 +86,7 @@ class FilePreview:
     problem: str | None = None
     table: RawTable | None = None  # the file as read, so that the check need not read it again
     notice: str | None = None  # which encoding a file that is not UTF-8 was read in
+    kind: str = "sessions"  # or "diary": recognised by its columns (practice.importing.diary)
 
     @property
     def encoding_in_doubt(self) -> bool:
@@ -98,6 +115,7 @@ def preview_file(
         source_signature(headers),
         table=table,
         notice=notice.message if notice is not None else None,
+        kind="diary" if looks_like_diary(headers) else "sessions",
     )
 
 
@@ -121,7 +139,8 @@ def unrecognised_headers(previews: Iterable[FilePreview]) -> list[tuple[str, tup
     """
     found: dict[str, tuple[str, list[str]]] = {}
     for preview in previews:
-        for header in map_columns(preview.file, list(preview.headers)).ignored:
+        mapping = map_columns(preview.file, list(preview.headers), kind=preview.kind)
+        for header in mapping.ignored:
             key = header_key(header)
             if not key or _UNNAMED.match(header):
                 continue
@@ -140,7 +159,7 @@ def option_label(option: str) -> str:
     """How a mapping choice reads in the selectbox."""
     if option == "":
         return "ignore (not imported)"
-    part = next(c.part for c in COLUMNS if c.name == option)
+    part = next(c.part for c in (*COLUMNS, *DIARY_COLUMNS) if c.name == option)
     return f"{option} ({part})"
 
 
@@ -167,9 +186,17 @@ def mapping_for_file(headers: Iterable[str], choices: Mapping[str, str]) -> dict
     return {h: chosen[header_key(h)] for h in headers if header_key(h) in chosen}
 
 
-def column_table(headers: Sequence[str], choices: Mapping[str, str]) -> pd.DataFrame:
+def column_table(
+    headers: Sequence[str], choices: Mapping[str, str], *, kind: str = "sessions"
+) -> pd.DataFrame:
     """File column -> Headway column (or "ignored"), and how the match was made."""
-    mapping = map_columns("", list(headers), choices)
+    synonyms = DIARY_SYNONYMS if kind == "diary" else SYNONYMS
+    # A choice of the other kind's column (the mapping is shared by every file) is not this
+    # file's concern.
+    own = {c.name for c in (DIARY_COLUMNS if kind == "diary" else COLUMNS)}
+    others = set(MAPPING_OPTIONS) - own - {""}
+    choices = {h: t for h, t in choices.items() if t not in others}
+    mapping = map_columns("", list(headers), choices, kind=kind)
     canonical_of = {header: canonical for canonical, header in mapping.to_header.items()}
     chosen = {header_key(h) for h, target in choices.items() if target}
     targets = {target for target in choices.values() if target}
@@ -184,7 +211,7 @@ def column_table(headers: Sequence[str], choices: Mapping[str, str]) -> pd.DataF
             how.append("your mapping")
         elif canonical:
             how.append("recognised")
-        elif SYNONYMS.get(header_key(header)) in targets:
+        elif synonyms.get(header_key(header)) in targets:
             how.append("replaced by your mapping")
         else:
             how.append("not used")
@@ -196,9 +223,14 @@ def column_table(headers: Sequence[str], choices: Mapping[str, str]) -> pd.DataF
 class UploadCheck:
     """The full check of an upload: the prepared batch, what a dry run would do, every problem."""
 
-    batch: PreparedBatch
+    batch: PreparedBatch | DiaryBatch
     result: ImportResult | None  # None when errors stop the import
     report: pd.DataFrame
+
+    @property
+    def kind(self) -> str:
+        """ "diary" for a headache diary upload, else "sessions"."""
+        return "diary" if isinstance(self.batch, DiaryBatch) else "sessions"
 
     @property
     def errors(self) -> pd.DataFrame:
@@ -217,16 +249,35 @@ def check_upload(
 ) -> UploadCheck:
     """Prepare the batch and dry-run it against the database (rolled back, nothing written).
 
-    `tables` are the files the previews read already: they are not parsed again.
+    `tables` are the files the previews read already: they are not parsed again. Headache
+    diaries are recognised by their columns, as on the command line; a diary uploaded together
+    with session exports is refused (it is imported on its own).
     """
-    batch = prepare_batch(
-        files, mapping=mapping, date_order=date_order, encoding=encoding, tables=tables
-    )
+    kinds = {name: detect_kind(data) for name, data in files}
+    batch: PreparedBatch | DiaryBatch
+    mixed = mixed_kind_problems(kinds)
+    if "diary" in kinds.values() and not mixed:
+        batch = prepare_diary(files, mapping=mapping, date_order=date_order, encoding=encoding)
+    else:
+        batch = prepare_batch(
+            files, mapping=mapping, date_order=date_order, encoding=encoding, tables=tables
+        )
+    if mixed:
+        return UploadCheck(batch, None, problems_frame(mixed))
     try:
-        result = write_batch(engine, batch, source="upload", dry_run=True)
+        result = import_checked(engine, batch, dry_run=True)
     except ImportRejected as rejected:
         return UploadCheck(batch, None, rejected.report)
     return UploadCheck(batch, result, result.problems)
+
+
+def import_checked(
+    engine: Engine, batch: PreparedBatch | DiaryBatch, *, dry_run: bool = False
+) -> ImportResult:
+    """Write a checked upload (sessions or a diary) from the upload page, all or nothing."""
+    if isinstance(batch, DiaryBatch):
+        return write_diary(engine, batch, source="upload", dry_run=dry_run)
+    return write_batch(engine, batch, source="upload", dry_run=dry_run)
 
 
 def severity_counts(report: pd.DataFrame) -> dict[str, int]:
@@ -241,7 +292,16 @@ def report_table(report: pd.DataFrame) -> pd.DataFrame:
 
 
 def change_table(result: ImportResult, clients_in_files: int) -> pd.DataFrame:
-    """Clients and sessions added, updated and unchanged by an import (or a dry run)."""
+    """Clients and sessions (or diary days) added, updated and unchanged by an import."""
+    if result.kind == "diary":
+        return pd.DataFrame(
+            {
+                "Records": ["Diary days"],
+                "Added": [result.diary_days_added],
+                "Updated": [result.diary_days_updated],
+                "Unchanged": [result.diary_days_unchanged],
+            }
+        )
     clients_unchanged = clients_in_files - result.clients_added - result.clients_updated
     return pd.DataFrame(
         {
@@ -256,7 +316,8 @@ def change_table(result: ImportResult, clients_in_files: int) -> pd.DataFrame:
 # --- history --------------------------------------------------------------------------------
 def history_table(imports: pd.DataFrame) -> pd.DataFrame:
     """Import history (as fetch_imports returns it) with readable column names, newest first."""
-    table = imports.sort_values("id", ascending=False)[list(HISTORY_COLUMNS)].copy()
+    columns = [c for c in HISTORY_COLUMNS if c in imports]  # older frames: no diary counts
+    table = imports.sort_values("id", ascending=False)[columns].copy()
     table["source"] = table["source"].map(SOURCE_LABELS).fillna(table["source"])
     table["notices"] = table["notices"].fillna("")
     return table.rename(columns=HISTORY_COLUMNS).reset_index(drop=True)
@@ -273,11 +334,14 @@ def undoable_import(imports: pd.DataFrame) -> pd.Series | None:
 def undo_question(row: pd.Series) -> str:
     """The confirmation text for undoing `row` (markdown-escaped file names)."""
     restored = int(row["clients_updated"]) + int(row["sessions_updated"])
+    added = f"{int(row['sessions_added'])} session(s) and {int(row['clients_added'])} client(s)"
+    if int(row.get("diary_days_added", 0)) or int(row.get("diary_days_updated", 0)):
+        restored += int(row["diary_days_updated"])
+        added = f"{int(row['diary_days_added'])} diary day(s)"
     question = (
         f"Undo import #{int(row['id'])} ({escape_markdown(str(row['file_names']))}, "
         f"{pd.Timestamp(row['started_at']):%d %b %Y %H:%M})? "
-        f"This removes the {int(row['sessions_added'])} session(s) and "
-        f"{int(row['clients_added'])} client(s) it added"
+        f"This removes the {added} it added"
     )
     if restored:
         return (
@@ -288,6 +352,11 @@ def undo_question(row: pd.Series) -> str:
 
 def undo_summary(import_id: int, undone: Mapping[str, int]) -> str:
     """One line saying what an undo did."""
+    if "diary_days_removed" in undone:
+        return (
+            f"Import #{import_id} was undone: {undone['diary_days_removed']} diary day(s) "
+            f"removed, {undone['diary_days_restored']} restored."
+        )
     return (
         f"Import #{import_id} was undone: {undone['sessions_removed']} session(s) and "
         f"{undone['clients_removed']} client(s) removed, {undone['sessions_restored']} "
@@ -304,6 +373,7 @@ def escape_markdown(text: str) -> str:
 __all__ = [
     "DATE_ORDER_LABELS",
     "DATE_ORDER_OPTIONS",
+    "KIND_LABELS",
     "MAPPING_OPTIONS",
     "FilePreview",
     "UploadCheck",
@@ -312,6 +382,7 @@ __all__ = [
     "column_table",
     "escape_markdown",
     "history_table",
+    "import_checked",
     "mapping_for_file",
     "mapping_key",
     "option_label",
