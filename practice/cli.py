@@ -256,6 +256,7 @@ def run_import(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
             kind=args.kind,
             encoding=args.encoding,
+            imported_by=auth.cli_actor(),
         )
     except db.DatabaseBusy as busy:
         print(f"import not started: {busy}", file=sys.stderr)

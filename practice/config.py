@@ -52,6 +52,10 @@ MAX_NOTE_CHARS = int(_env_number("MAX_NOTE_CHARS", 100_000))
 # export Headway knows has about 60 columns, and a wide file would only exhaust memory.
 MAX_COLUMNS = int(_env_number("MAX_COLUMNS", 500))
 
+# Front desk may undo its own newest import only while that removes at most this share of the
+# practice (of the stored clients, and of the stored sessions); a larger undo needs the owner.
+UNDO_MAX_SHARE_FRONT_DESK = _env_number("UNDO_MAX_SHARE_FRONT_DESK", 0.2)
+
 # --- Outcome thresholds (see docs/metrics.md for the sources) --------------------------------
 # Responders on headache days: >= 50 % fewer, as the IHS guidelines for tension-type headache
 # trials define it (Bendtsen 2010); the migraine guidelines (Tfelt-Hansen 2012; Diener 2020)

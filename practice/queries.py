@@ -120,6 +120,7 @@ def fetch_imports(conn: Connection) -> pd.DataFrame:
         """
         SELECT id, source, file_names, started_at, status, rows_read, clients_added,
                clients_updated, sessions_added, sessions_updated, sessions_unchanged,
-               diary_days_added, diary_days_updated, diary_days_unchanged, undone_at, notices
+               diary_days_added, diary_days_updated, diary_days_unchanged, undone_at,
+               imported_by, notices
         FROM imports ORDER BY id DESC""",
     )

@@ -161,3 +161,6 @@ def test_imports_and_undos_from_the_command_line_are_audited_with_the_os_user(
         ["maria (command line)", "undo"],
         ["maria (command line)", "import"],
     ]
+    with db.create_engine_for(db_url).connect() as conn:
+        by = conn.execute(text("SELECT imported_by FROM imports")).scalar_one()
+    assert by == "maria (command line)"

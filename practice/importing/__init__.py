@@ -35,21 +35,23 @@ def import_files(
     dry_run: bool = False,
     kind: str = "auto",
     encoding: str | None = None,
+    imported_by: str | None = None,
 ) -> ImportResult:
     """Check every file, then write them all in one transaction or raise ImportRejected.
 
     `kind` "auto" tells a headache diary from a session export by its columns; "diary" or
     "sessions" forces one. Diary files are imported on their own (practice.importing.diary).
-    `encoding` (a name Python knows) overrides detection for files that are not UTF-8.
+    `encoding` (a name Python knows) overrides detection for files that are not UTF-8;
+    `imported_by` (who imports) is stored with the import.
     """
     kinds = {name: detect_kind(data, kind) for name, data in files}
     if "diary" in kinds.values():
         if set(kinds.values()) != {"diary"}:
             raise ImportRejected(problems_frame(mixed_kind_problems(kinds)))
         diary = prepare_diary(files, mapping=mapping, date_order=date_order, encoding=encoding)
-        return write_diary(engine, diary, source=source, dry_run=dry_run)
+        return write_diary(engine, diary, source=source, dry_run=dry_run, imported_by=imported_by)
     batch = prepare_batch(files, mapping=mapping, date_order=date_order, encoding=encoding)
-    return write_batch(engine, batch, source=source, dry_run=dry_run)
+    return write_batch(engine, batch, source=source, dry_run=dry_run, imported_by=imported_by)
 
 
 def import_paths(engine: Engine, paths: Sequence[Path], **options: object) -> ImportResult:

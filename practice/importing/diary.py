@@ -356,13 +356,18 @@ def _clash_problems(clashing: pd.DataFrame, first: pd.DataFrame, where: pd.Serie
 
 # --- writing --------------------------------------------------------------------------------
 def write_diary(
-    engine: Engine, batch: DiaryBatch, *, source: str = "cli", dry_run: bool = False
+    engine: Engine,
+    batch: DiaryBatch,
+    *,
+    source: str = "cli",
+    dry_run: bool = False,
+    imported_by: str | None = None,
 ) -> ImportResult:
     """Merge the batch's days into `diary_days` in one transaction; ImportRejected on errors."""
     return write_checked(
         engine,
         lambda conn: concat_problems([batch.problems, unknown_clients(conn, batch)]),
-        lambda conn: _merge_days(conn, batch, source, dry_run),
+        lambda conn: _merge_days(conn, batch, source, dry_run, imported_by),
         dry_run=dry_run,
     )
 
@@ -388,9 +393,11 @@ def unknown_clients(conn: Connection, batch: DiaryBatch) -> pd.DataFrame:
     return column_problems(first["file"], first["row"], "client_id", message, first["client_id"])
 
 
-def _merge_days(conn: Connection, batch: DiaryBatch, source: str, dry_run: bool) -> ImportResult:
+def _merge_days(
+    conn: Connection, batch: DiaryBatch, source: str, dry_run: bool, imported_by: str | None
+) -> ImportResult:
     import_id = db.next_ids(conn, "imports", 1)[0]
-    _insert_import(conn, import_id, batch, source)
+    _insert_import(conn, import_id, batch, source, imported_by)
     clients = pd.read_sql(text("SELECT id, client_code FROM clients"), conn)
     client_ids = dict(zip(clients["client_code"], clients["id"].astype(int), strict=True))
     incoming = batch.days.rename(columns={"client_id": "client_code"})

@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
 from practice import db
+from practice.importing.permissions import Actor, undo_refusal
 from practice.importing.writing import (
     move_sessions_between_series,
     plan_series,
@@ -27,10 +28,17 @@ class UndoRefused(Exception):
     """The import cannot be undone; the message says why and what to do instead."""
 
 
-def undo_import(engine: Engine, import_id: int) -> dict[str, int]:
-    """Reverse import `import_id` in one transaction; returns what was removed and restored."""
+def undo_import(engine: Engine, import_id: int, *, actor: Actor | None = None) -> dict[str, int]:
+    """Reverse import `import_id` in one transaction; returns what was removed and restored.
+
+    `actor` (who asks) is checked against practice.importing.permissions in the same
+    transaction; None is the command line.
+    """
     with db.import_transaction(engine) as conn:
         _check_undoable(conn, import_id)
+        refusal = undo_refusal(conn, import_id, actor or Actor(None, None))
+        if refusal is not None:
+            raise UndoRefused(refusal)
         added_sessions = _ids(
             conn, "SELECT id, client_id FROM sessions WHERE import_id = :i", import_id
         )

@@ -75,13 +75,22 @@ class _DryRunDone(Exception):
 
 
 def write_batch(
-    engine: Engine, batch: PreparedBatch, *, source: str = "cli", dry_run: bool = False
+    engine: Engine,
+    batch: PreparedBatch,
+    *,
+    source: str = "cli",
+    dry_run: bool = False,
+    imported_by: str | None = None,
 ) -> ImportResult:
-    """Merge `batch` into the database in one transaction; raise ImportRejected on any error."""
+    """Merge `batch` into the database in one transaction; raise ImportRejected on any error.
+
+    `imported_by` (the signed-in user, or the command line's OS user) is stored with the
+    import: front desk may undo only its own imports (practice.importing.permissions).
+    """
     return write_checked(
         engine,
         lambda conn: concat_problems([batch.problems, check_against_database(conn, batch)]),
-        lambda conn: _merge(conn, batch, source, dry_run),
+        lambda conn: _merge(conn, batch, source, dry_run, imported_by),
         dry_run=dry_run,
     )
 
@@ -110,9 +119,11 @@ def write_checked(
     return result
 
 
-def _merge(conn: Connection, batch: PreparedBatch, source: str, dry_run: bool) -> ImportResult:
+def _merge(
+    conn: Connection, batch: PreparedBatch, source: str, dry_run: bool, imported_by: str | None
+) -> ImportResult:
     import_id = db.next_ids(conn, "imports", 1)[0]
-    _insert_import(conn, import_id, batch, source)
+    _insert_import(conn, import_id, batch, source, imported_by)
     therapist_ids = _ensure_names(conn, "therapists", "name", _therapists(batch), import_id)
     technique_ids = _ensure_techniques(conn, batch, import_id)
     clients = _merge_clients(conn, batch, import_id)
@@ -173,16 +184,23 @@ class ImportedFiles(Protocol):
     def rows_read(self) -> int: ...
 
 
-def _insert_import(conn: Connection, import_id: int, batch: ImportedFiles, source: str) -> None:
+def _insert_import(
+    conn: Connection,
+    import_id: int,
+    batch: ImportedFiles,
+    source: str,
+    imported_by: str | None = None,
+) -> None:
     conn.execute(
         text(
             "INSERT INTO imports (id, source, file_names, content_hash, started_at, status, "
             "rows_read, clients_added, clients_updated, sessions_added, sessions_updated, "
-            "sessions_unchanged) VALUES (:id, :source, :files, :hash, :now, 'completed', "
-            ":rows, 0, 0, 0, 0, 0)"
+            "sessions_unchanged, imported_by) VALUES (:id, :source, :files, :hash, :now, "
+            "'completed', :rows, 0, 0, 0, 0, 0, :by)"
         ),
         {
             "id": import_id,
+            "by": imported_by,
             "source": source,
             "files": ", ".join(batch.files),
             "hash": batch.content_hash,
