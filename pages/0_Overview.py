@@ -86,7 +86,7 @@ results[1].metric(
 results[2].metric(
     "Pain responders",
     estimate_text(headlines.pain_responder_rate, percent=True),
-    help="Share of clients whose usual pain fell by at least 30 % and 2 points (moderately "
+    help=f"Share of clients whose usual pain fell by at least {overview.PAIN_RULE} (moderately "
     "important change, IMMPACT).",
 )
 results[0].caption(interval_text(headlines.hd28_median_change, signed=True))
@@ -131,14 +131,14 @@ else:
     )
 ui.explain(
     "What these numbers mean",
-    """
+    f"""
 - **Baseline** is how a client was at intake (or at their first session); **latest** is their
   most recent report. **Change** is latest minus baseline: negative means fewer headache days or
   less pain.
 - **Headache days per 28 days** come from the weekly count at each session (x 4) or a 28-day
   diary, averaged over the last 28 days of the series.
 - A **responder** has at least 50 % fewer headache days than at baseline (International
-  Headache Society), or, for pain, at least 30 % and 2 points less (IMMPACT).
+  Headache Society), or, for pain, at least {overview.PAIN_RULE} less (IMMPACT).
 - The **95 % interval** is the range the true figure most likely lies in; with few clients it
   is wide. **n** is how many clients or sessions the figure rests on.
 - **Who is counted** (sidebar): everyone with a follow-up score, completers only, or everyone

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -26,6 +26,11 @@ class Filters:
     headache_types: tuple[str, ...] = ()
     population: str = "all"
     baseline_sources: tuple[str, ...] = ()
+
+    def for_every_therapist(self) -> Filters:
+        """The same selection without the therapist choice: what a funnel plot's target and
+        limits are computed on, so that narrowing to one therapist does not move them."""
+        return replace(self, therapists=())
 
     def describe(self) -> str:
         """The selection in words, for captions and report headers."""

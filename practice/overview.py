@@ -13,12 +13,14 @@ import pandas as pd
 from scipy import stats
 
 from practice import config
-from practice.analysis import CONFIDENCE, select_population, wilson_interval
+from practice.analysis import CONFIDENCE, pain_rule_text, select_population, wilson_interval
 from practice.columns import SCORE_COLUMNS
 from practice.filters import BASELINE_SOURCE_OPTIONS, baseline_source_keys
 
 # The recent window the "sessions lately" card counts, ending at the newest session.
 RECENT_DAYS = 30
+# The headline pain responder rule in words ("30 %"; docs/metrics.md, "Responders").
+PAIN_RULE = pain_rule_text()
 # Bins of the percent change histogram: 10-point steps from -100 % to +100 % and beyond.
 CHANGE_BIN_EDGES = (-np.inf, *range(-100, 101, 10), np.inf)
 

@@ -424,8 +424,17 @@ def _compare_groups(
 
 
 def funnel_data(filters: Filters, *, measure: str, statistic: str) -> pd.DataFrame:
-    """`analysis.funnel_data` by therapist of the selected outcomes."""
-    return _funnel_data(data_version(), current_user(), filters, measure, statistic)
+    """`analysis.funnel_data` by therapist of the selected outcomes.
+
+    Computed on every therapist of the selection, then narrowed to the therapists chosen in
+    the sidebar: the practice's target, over-dispersion and limits do not move when one
+    therapist is picked (docs/metrics.md, "Funnel plot").
+    """
+    every = filters.for_every_therapist()
+    points = _funnel_data(data_version(), current_user(), every, measure, statistic)
+    if not filters.therapists or points.empty:
+        return points
+    return points.loc[points["group"].isin(filters.therapists)].reset_index(drop=True)
 
 
 @st.cache_data(show_spinner="Comparing therapists…", max_entries=32)

@@ -10,7 +10,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from practice import auth
+from practice import analysis, auth
 from practice.bootstrap import open_database
 from practice.cli import main
 from tests.test_summary_truth import HEADER, SHORT
@@ -54,3 +54,43 @@ def test_techniques_page_names_the_completer_rule_when_nobody_completed(
     assert not any("Widen the filters" in text for text in infos)
     explained = " ".join(m.value for m in at.markdown)
     assert "pain down by at least 30 % (IMMPACT)" in explained
+
+
+def test_a_funnel_narrowed_to_one_therapist_keeps_the_practice_s_target_and_limits(
+    seeded_db_env: str,
+) -> None:
+    """Choosing one therapist in the sidebar shows their point against the practice, not
+    against themselves (a target equal to their own result, a residual of 0 by construction)."""
+    from tests.test_page_therapists import PAGE, funnel_dots, open_page, sample_outcomes
+
+    therapist = "Daniel Meyer"
+    outcomes = sample_outcomes()
+    practice = {
+        statistic: analysis.funnel_data(
+            outcomes, measure="hd28", statistic=statistic, by="therapist"
+        ).set_index("group")
+        for statistic in ("responder_rate", "adjusted_residual")
+    }
+    at = open_page(PAGE)
+    at.multiselect(key="widget.therapists").set_value([therapist]).run()
+    assert not at.exception
+    shown = at.dataframe[0].value.set_index("Therapist")
+    assert shown.index.tolist() == [therapist]
+    residual = practice["adjusted_residual"].at[therapist, "value"]
+    assert abs(residual) > 0.1  # the test would not tell anything about a residual near 0
+    assert shown.at[therapist, "Adjusted residual"] == f"{residual:.2f}"
+    dots = funnel_dots(at)
+    assert dots["group"].tolist() == [therapist]
+    expected = practice["responder_rate"].loc[therapist]
+    for column in ("value", "target", "lower_95", "upper_95"):
+        assert dots.at[0, column] == pytest.approx(expected[column]), column
+
+
+def test_the_overview_states_the_pain_rule_in_force(seeded_db_env: str) -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    explained = " ".join(" ".join(m.value.split()) for m in at.markdown)
+    assert "for pain, at least 30 % less (IMMPACT)" in explained
+    assert "2 points" not in explained
+    helps = [m.proto.help for m in at.metric if m.label == "Pain responders"]
+    assert helps and "at least 30 % (moderately important change, IMMPACT)" in helps[0]

@@ -42,7 +42,7 @@ def time_to_response(
 ) -> pd.DataFrame:
     """Kaplan-Meier curve per group of the session number (or day) of first response.
 
-    Response is the headline rule (pain: >= 30 % and >= 2 points; hd28: >= 50 %). A series
+    Response is the headline rule (pain: >= 30 %, see pain_reduced; hd28: >= 50 %). A series
     that has not responded is censored at its last follow-up report; series without a
     baseline above 0 or without follow-up are left out.
     """
