@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +153,21 @@ def test_client_report_charts_are_whole_while_a_page_draws_its_charts(frames, cl
         with foreign_settings_on_another_thread():
             data = client_report_pdf(clients, sessions, client_id, outcomes=outcomes)
         assert chart_images(data) == chart_images(expected)
+
+
+def test_client_reports_built_on_several_threads_at_once_are_all_whole(frames) -> None:
+    """Several people downloading at once: each download builds on its own thread."""
+    clients, sessions, outcomes = frames
+    ids = ["C0042", "C0001", "C0042", "C0001"]
+    expected = {
+        i: chart_images(client_report_pdf(clients, sessions, i, outcomes=outcomes))
+        for i in set(ids)
+    }
+    with ThreadPoolExecutor(max_workers=len(ids)) as pool:
+        built = list(
+            pool.map(lambda i: client_report_pdf(clients, sessions, i, outcomes=outcomes), ids)
+        )
+    assert [chart_images(data) for data in built] == [expected[i] for i in ids]
 
 
 def test_client_report_lists_the_most_used_technique_first(client_report, frames) -> None:
