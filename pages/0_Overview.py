@@ -4,7 +4,7 @@ from functools import partial
 
 import streamlit as st
 
-from practice import overview, reports, ui
+from practice import comparisons, overview, reports, ui
 from practice.charts import overview as charts
 from practice.formatting import estimate_text, interval_text, period_text
 
@@ -92,6 +92,9 @@ results[2].metric(
 results[0].caption(interval_text(headlines.hd28_median_change, signed=True))
 results[1].caption(interval_text(headlines.hd28_responder_rate, percent=True))
 results[2].caption(interval_text(headlines.pain_responder_rate, percent=True))
+empty = comparisons.empty_population_text(outcomes, filters.population)
+if empty:  # the results above show "–": say which rule left nobody to count
+    st.info(empty)
 
 trend = overview.monthly_trend(sessions)
 left, right = st.columns(2)

@@ -70,7 +70,7 @@ if statistic == "responder_rate":
 
 st.subheader("Funnel plot")
 if points.empty:
-    st.info("Too few clients with scores in this selection to draw a funnel.")
+    st.info(comparisons.empty_funnel_text(outcomes, filters.population))
 else:
     if statistic == "responder_rate":
         value_title = f"Responder rate ({comparisons.RESPONDER_RULES[measure]})"

@@ -116,14 +116,25 @@ def technique_keys(sessions: pd.DataFrame) -> list[str]:
     return sorted({key.strip() for cell in distinct for key in cell.split(";")} - {""})
 
 
+def empty_population_text(outcomes: pd.DataFrame, population: str) -> str | None:
+    """ "Nobody in this selection is counted: <the rule that left it empty>." when `population`
+    of the selected `outcomes` is empty ("no series has at least 4 attended sessions (the
+    completer rule, PRACTICE_MIN_SESSIONS_COMPLETER)"), else None."""
+    reason = empty_reason(outcomes, population)
+    return None if reason is None else f"Nobody in this selection is counted: {reason}."
+
+
 def empty_comparison_text(outcomes: pd.DataFrame, population: str) -> str:
     """Why a comparison of the selected `outcomes` has no group, naming the rule that left
-    the population empty ("no series has at least 4 attended sessions (the completer rule,
-    PRACTICE_MIN_SESSIONS_COMPLETER)") rather than only asking to widen the filters."""
-    reason = empty_reason(outcomes, population)
-    if reason is None:
-        return "No client in this selection has a technique recorded to group by."
-    return f"Nobody in this selection is counted: {reason}."
+    the population empty rather than only asking to widen the filters."""
+    text = empty_population_text(outcomes, population)
+    return text or "No client in this selection has a technique recorded to group by."
+
+
+def empty_funnel_text(outcomes: pd.DataFrame, population: str) -> str:
+    """Why no funnel is drawn: the population's rule, else too few scores."""
+    text = empty_population_text(outcomes, population)
+    return text or "Too few clients with scores in this selection to draw a funnel."
 
 
 def with_labels(table: pd.DataFrame, by: str) -> pd.DataFrame:

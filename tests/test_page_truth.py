@@ -36,13 +36,18 @@ def short_courses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[s
     st.cache_resource.clear()
 
 
-def test_techniques_page_names_the_completer_rule_when_nobody_completed(
-    short_courses: str,
-) -> None:
+def owner_app() -> AppTest:
+    """The app, run once for the signed-in owner."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.session_state["user"] = auth.SignedInUser("anna", "owner")
     at.session_state["last_seen"] = dt.datetime.now(dt.UTC)
-    at.run()
+    return at.run()
+
+
+def test_techniques_page_names_the_completer_rule_when_nobody_completed(
+    short_courses: str,
+) -> None:
+    at = owner_app()
     at.switch_page("pages/2_Techniques.py").run()
     at.radio(key="widget.population").set_value("completers").run()
     assert not at.exception
@@ -94,3 +99,17 @@ def test_the_overview_states_the_pain_rule_in_force(seeded_db_env: str) -> None:
     assert "2 points" not in explained
     helps = [m.proto.help for m in at.metric if m.label == "Pain responders"]
     assert helps and "at least 30 % (moderately important change, IMMPACT)" in helps[0]
+
+
+@pytest.mark.parametrize("page", ["pages/0_Overview.py", "pages/3_Therapists.py"])
+def test_overview_and_therapists_name_the_rule_that_left_nobody_to_count(
+    short_courses: str, page: str
+) -> None:
+    at = owner_app()
+    at.switch_page(page).run()
+    at.radio(key="widget.population").set_value("completers").run()
+    assert not at.exception
+    assert (
+        "Nobody in this selection is counted: no series has at least 4 attended sessions "
+        "(the completer rule, PRACTICE_MIN_SESSIONS_COMPLETER)." in [i.value for i in at.info]
+    )
