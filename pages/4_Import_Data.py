@@ -6,8 +6,16 @@ import streamlit as st
 
 from practice import config, queries, ui
 from practice.formatting import counts_text
-from practice.importing import ImportRejected, UndoRefused, memory, preview, undo_import
+from practice.importing import (
+    ImportRejected,
+    UndoRefused,
+    memory,
+    permissions,
+    preview,
+    undo_import,
+)
 from practice.importing.batch import hash_files
+from practice.importing.reading import ENCODING_CHOICES
 from practice.importing.writing import write_batch
 
 REPORT_ROWS_SHOWN = 1000  # the download always holds every problem
@@ -21,7 +29,8 @@ ui.explain(
     "What can I upload?",
     "- One row per session, or a separate **intake file** (one row per client) next to a "
     "**sessions file**: files uploaded together are checked together.\n"
-    "- Comma, semicolon or tab separated; UTF-8, UTF-16 or Windows-1252 text.\n"
+    "- Comma, semicolon or tab separated; UTF-8 or UTF-16 text, or another encoding Headway "
+    "detects (Windows-1252, Mac Roman) or that you choose below when it cannot tell.\n"
     "- Headers are matched ignoring case and punctuation, and common export names are known "
     "(`Practitioner` is the therapist, `Appointment Date` the session date). Columns Headway "
     "does not know can be mapped below; your choice is remembered for files with the same "
@@ -32,23 +41,29 @@ ui.explain(
 
 
 @st.cache_data(show_spinner="Reading the files…", max_entries=3)
-def _previews(_files: list[tuple[str, bytes]], digest: str) -> list[preview.FilePreview]:
-    return preview.preview_files(_files)
+def _previews(
+    _files: list[tuple[str, bytes]], digest: str, encoding: str | None
+) -> list[preview.FilePreview]:
+    return preview.preview_files(_files, encoding=encoding)
 
 
 @st.cache_data(show_spinner="Checking every row…", max_entries=3)
 def _check(
     _files: list[tuple[str, bytes]],
+    _read: list[preview.FilePreview],
     digest: str,
+    encoding: str | None,
     mapping: tuple[tuple[str, str], ...],
     date_order: str,
     version: tuple[int, int],
 ) -> preview.UploadCheck:
-    return preview.check_upload(
+    return preview.check_upload(  # the previews' tables: no file is parsed twice
         ui.get_engine(),
         _files,
         mapping=dict(mapping),
         date_order=preview.DATE_ORDER_OPTIONS[date_order],
+        encoding=encoding,
+        tables=preview.tables_of(_read),
     )
 
 
@@ -63,7 +78,8 @@ def _cancel_undo() -> None:
 def _confirm_undo(import_id: int) -> None:
     st.session_state.pop("undo_pending", None)
     try:
-        undone = undo_import(ui.get_engine(), import_id)
+        actor = permissions.Actor.of(ui.current_user())
+        undone = undo_import(ui.get_engine(), import_id, actor=actor)
     except UndoRefused as refused:
         st.session_state["undo_message"] = ("error", f"Nothing was undone: {refused}.")
         return
@@ -98,7 +114,15 @@ elif files:
         for key in [k for k in st.session_state if str(k).startswith("map_")]:
             del st.session_state[key]
         st.session_state["mapping_digest"] = digest
-    previews = _previews(files, digest)
+    encoding = st.selectbox(
+        "Encoding",
+        options=[None, *ENCODING_CHOICES],
+        format_func=lambda name: name or "automatic (UTF-8, else detected)",
+        key="encoding",
+        help="Needed only when Headway cannot tell a file's encoding (it then says so and "
+        "names the cells in doubt); saving the file as CSV UTF-8 avoids the question.",
+    )
+    previews = _previews(files, digest, encoding)
     readable = [p for p in previews if p.problem is None]
 
     st.header("2. Preview")
@@ -152,6 +176,8 @@ elif files:
                 if p.problem is not None:
                     st.error(preview.escape_markdown(p.problem))
                     continue
+                if p.notice is not None:
+                    st.caption(preview.escape_markdown(p.notice))
                 left, right = st.columns([2, 3])
                 left.caption("Columns")
                 left.dataframe(preview.column_table(p.headers, choices), hide_index=True)
@@ -159,7 +185,15 @@ elif files:
                 right.dataframe(p.first_rows)
 
     st.header("4. Check")
-    check = _check(files, digest, tuple(sorted(choices.items())), date_order, ui.data_version())
+    check = _check(
+        files,
+        previews,
+        digest,
+        encoding,
+        tuple(sorted(choices.items())),
+        date_order,
+        ui.data_version(),
+    )
     counts = preview.severity_counts(check.report)
     errors_col, warnings_col, notices_col = st.columns(3)
     errors_col.metric("Errors (stop the import)", counts["error"])
@@ -167,7 +201,9 @@ elif files:
     notices_col.metric("Notices (for your information)", counts["notice"])
     if check.result is not None:
         st.write("If you import these files, the practice database changes like this:")
-        st.dataframe(preview.change_table(check.result, len(check.batch.clients)), hide_index=True)
+        changes = preview.change_table(check.result, len(check.batch.clients))
+        actor = permissions.Actor.of(ui.current_user())
+        st.dataframe(permissions.change_counts(actor, changes), hide_index=True)
         st.caption(
             "A session is matched on client, date and therapist: a new one is added, a known "
             "one with different values is updated, and one with the same values is unchanged."
@@ -202,7 +238,13 @@ elif files:
             bar = st.progress(0.0, text="Step 1 of 3: the files are read and checked…")
             bar.progress(1 / 3, text="Step 2 of 3: writing to the database (all or nothing)…")
             try:
-                result = write_batch(engine, check.batch, source="upload")
+                user = ui.current_user()
+                result = write_batch(
+                    engine,
+                    check.batch,
+                    source="upload",
+                    imported_by=user.username if user is not None else None,
+                )
             except ImportRejected as rejected:  # the stored data changed since the check
                 bar.empty()
                 st.error(
@@ -248,7 +290,13 @@ else:
     newest = preview.undoable_import(imports)
     if newest is not None:
         newest_id = int(newest["id"])
-        if st.session_state.get("undo_pending") == newest_id:
+        with engine.connect() as conn:
+            refusal = permissions.undo_refusal(
+                conn, newest_id, permissions.Actor.of(ui.current_user())
+            )
+        if refusal is not None:
+            st.caption(f"Import #{newest_id} cannot be undone by you: {refusal}.")
+        elif st.session_state.get("undo_pending") == newest_id:
             st.warning(preview.undo_question(newest))
             yes, no, _ = st.columns([1, 1, 4])
             yes.button(

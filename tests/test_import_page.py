@@ -6,6 +6,7 @@ visitor in and routes every request (st.navigation over pages/).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -183,3 +184,51 @@ def test_an_undo_refused_by_the_importer_is_shown_as_an_error(app_engine: Engine
     with app_engine.connect() as conn:
         status = conn.execute(text("SELECT status FROM imports WHERE id = 1")).scalar_one()
     assert status == "completed"
+
+
+ZOE_MAC = (
+    csv_bytes(
+        "client_id,client_name,intake_date,headache_type,session_date,therapist,techniques",
+        "N905,Zoë Müller,2025-06-02,migraine,2025-06-03,Jo Park,TPT",
+    )
+    .decode()
+    .encode("mac_roman")
+)
+
+
+def test_a_file_in_doubt_is_refused_until_its_encoding_is_chosen(app_engine: Engine) -> None:
+    at = upload(open_page(), ("zoe.csv", ZOE_MAC))
+    refusal = " ".join(e.value for e in at.error)
+    assert "cannot be told with confidence" in refusal and "row 2 \\(client\\_name\\)" in refusal
+    assert "do_import" not in [b.key for b in at.button]
+    at.selectbox(key="encoding").set_value("mac-roman").run()
+    assert not at.exception
+    assert any("read as mac\\-roman \\(as chosen\\)" in c.value for c in at.caption)
+    at.button(key="do_import").click().run()
+    assert not at.exception
+    with app_engine.connect() as conn:
+        name = conn.execute(text("SELECT name FROM clients WHERE client_code = 'N905'"))
+        assert name.scalar_one() == "Zoë Müller"
+
+
+def test_front_desk_sees_new_and_stored_counts_and_cannot_undo_the_owners_import(
+    seeded_db_env: str,
+) -> None:
+    from practice import auth
+    from practice.bootstrap import open_database
+
+    app_engine = open_database(seeded_db_env)  # the sample practice, migrated
+    with app_engine.begin() as conn:
+        auth.add_user(conn, "anna", "owner", "owner-password")
+        auth.add_user(conn, "fred", "front_desk", "front-desk-password")
+    import_files(app_engine, [("owner.csv", NEW_CLIENT)], imported_by="anna")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["user"] = auth.SignedInUser("fred", "front_desk")
+    at.session_state["last_seen"] = dt.datetime.now(dt.UTC)
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    upload(at, ("again.csv", NEW_CLIENT))
+    changes = frame_with(at, "Already stored")[0]
+    assert changes.columns.tolist() == ["Records", "New", "Already stored"]
+    assert "undo" not in [b.key for b in at.button]
+    assert any("was not made by you" in c.value for c in at.caption)

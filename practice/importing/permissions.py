@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import Connection, text
 
 from practice import config
+from practice.auth import SignedInUser
 
 # Roles that see what an import would change in stored records (updated vs unchanged).
 _SEES_STORED_VALUES = frozenset({"owner"})
@@ -30,6 +31,11 @@ class Actor:
 
     username: str | None
     role: str | None
+
+    @classmethod
+    def of(cls, user: SignedInUser | None) -> Actor:
+        """The actor for a signed-in user (None: demo mode, anyone may act)."""
+        return cls(user.username, user.role) if user is not None else cls(None, None)
 
 
 def sees_stored_values(actor: Actor) -> bool:
