@@ -170,6 +170,9 @@ if outcome is not None:
     elif not flags:
         st.success(f"✅ {progress.NO_FLAGS_TEXT}")
 
+# --- recording a session (therapists for their own clients, owners) ---------------------------
+ui.record_session_section(chosen)
+
 if outcome is None:
     st.stop()
 

@@ -50,6 +50,24 @@ ENTRY_FIELDS = (
     "midas",
     "notes",
 )
+# How the form and its messages name each field.
+ENTRY_LABELS = {
+    "client_id": "Client",
+    "session_date": "Date",
+    "therapist": "Therapist",
+    "techniques": "Techniques",
+    "status": "Status",
+    "pain_pre": "Pain before",
+    "pain_post": "Pain after",
+    "headache_days_7d": "Headache days",
+    "headache_days_28d": "Headache days",
+    "medication_days_7d": "Medication days (last 7 days)",
+    "stress": "Stress",
+    "sleep_quality": "Sleep quality",
+    "hit6": "HIT-6",
+    "midas": "MIDAS",
+    "notes": "Notes",
+}
 STORED_FIELDS = ("status", "techniques", *SCORE_COLUMNS, "notes")
 AUDIT_EVENTS = ("session_recorded", "session_corrected", "session_deleted")
 
@@ -101,7 +119,8 @@ def check_entry(entry: SessionEntry) -> dict[str, Any]:
         problems: dict[str, list[str]] = {}
         for column, message in zip(errors["column"], errors["message"], strict=True):
             problems.setdefault(str(column), []).append(message)
-        raise EntryRejected(problems)
+        order = {name: i for i, name in enumerate(("client_id", *ENTRY_FIELDS))}
+        raise EntryRejected(dict(sorted(problems.items(), key=lambda p: order.get(p[0], 99))))
     assert parsed.sessions is not None  # a session column is always given
     row = parsed.sessions.iloc[0]
     values = {name: _stored(row.get(name)) for name in STORED_FIELDS}
@@ -376,6 +395,7 @@ def _audit(
 __all__ = [
     "AUDIT_EVENTS",
     "ENTRY_FIELDS",
+    "ENTRY_LABELS",
     "EntryRejected",
     "NotAllowed",
     "SessionEntry",

@@ -20,11 +20,11 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine, text
 
-from practice import access, analysis, auth, config, queries
+from practice import access, analysis, auth, config, queries, recording
 from practice.bootstrap import open_database
 from practice.exports import chart_png, chart_title, table_csv
 from practice.filters import Filters, filter_outcomes, filter_sessions
-from practice.vocabulary import HEADACHE_TYPES, technique_label
+from practice.vocabulary import HEADACHE_TYPES, STATUSES, TECHNIQUES, technique_label
 
 APP_TITLE = "Headway"
 PAGE_ICON = "🧠"  # an emoji, not a :material/: icon, so that no web font is fetched offline
@@ -303,7 +303,14 @@ def data_version() -> tuple[int, int]:
     """
     with get_engine().connect() as conn:
         row = conn.execute(text("SELECT COALESCE(MAX(id), 0), COUNT(undone_at) FROM imports")).one()
-    return int(row[0]), int(row[1])
+        # Sessions recorded, corrected or deleted in the app change the data too.
+        recorded = conn.execute(
+            text(
+                "SELECT COUNT(*) FROM audit_events WHERE event IN ('session_recorded', "
+                "'session_corrected', 'session_deleted')"
+            )
+        ).scalar_one()
+    return int(row[0]), int(row[1]) + int(recorded)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -718,3 +725,232 @@ def show_client_table(frame: pd.DataFrame, columns: list[str], *, file_name: str
         },
     )
     download_table(frame[columns], file_name)
+
+
+# --- recording a session (Client progress) ---------------------------------------------------
+_NEW = "record"  # widget key prefix of the new-session form
+_NOTICE = "recording.notice"
+_PROBLEMS = "recording.problems"  # form prefix -> field -> messages
+_PERIODS = {"7": "in the last 7 days", "28": "in the last 28 days"}
+_SCORES = (  # field, step (whole-number scores step by 1)
+    ("pain_pre", 0.5),
+    ("pain_post", 0.5),
+    ("medication_days_7d", 1.0),
+    ("stress", 0.5),
+    ("sleep_quality", 0.5),
+    ("hit6", 1.0),
+    ("midas", 1.0),
+)
+
+
+@dataclass(frozen=True)
+class _FormChoices:
+    therapists: list[str]
+    techniques: list[str]
+
+
+def record_session_section(client_id: str) -> None:
+    """Record, correct and delete this client's sessions, for users who may (else nothing)."""
+    user = current_user()
+    with get_engine().connect() as conn:
+        if not recording.may_record(conn, user, client_id):
+            return
+        recorded = recording.fetch_recorded_sessions(conn, client_id)
+        names = [str(r[0]) for r in conn.execute(text("SELECT name FROM therapists ORDER BY name"))]
+        keys = {str(r[0]) for r in conn.execute(text("SELECT key FROM techniques"))}
+    own = user.therapist_name if user is not None and user.role == "therapist" else None
+    choices = _FormChoices(
+        therapists=[own] if own else names,
+        techniques=sorted(set(TECHNIQUES) | keys, key=technique_label),
+    )
+    notice = st.session_state.pop(_NOTICE, None)
+    if notice:
+        st.success(notice)
+    failed = st.session_state.get(_PROBLEMS, {})
+    with st.expander("✍️ Record a session", expanded=_NEW in failed):
+        _entry_form(_NEW, client_id, choices, {})
+    if recorded.empty:
+        return
+    rows = recorded.set_index("session_id")
+    with st.expander(f"✏️ Correct or delete a session recorded here ({len(rows)})"):
+        chosen = st.selectbox(
+            "Session",
+            rows.index.tolist(),
+            format_func=lambda i: (
+                f"{rows.at[i, 'session_date']:%d %b %Y} · {rows.at[i, 'therapist']}"
+            ),
+            key="recording.chosen",
+        )
+        _entry_form(f"correct.{chosen}", client_id, choices, rows.loc[chosen].to_dict(), chosen)
+        st.button(
+            "Delete this session",
+            key=f"delete.{chosen}",
+            on_click=_delete_recorded,
+            args=(int(chosen),),
+            help="Deletes the session from Headway; its values stay in the audit log.",
+        )
+
+
+def _entry_form(
+    prefix: str,
+    client_id: str,
+    choices: _FormChoices,
+    stored: dict[str, object],
+    session_id: int | None = None,
+) -> None:
+    """The session form (blank, or filled with a stored session to correct)."""
+
+    def given(name: str) -> object:
+        value = stored.get(name)
+        return None if value is None or (isinstance(value, float) and pd.isna(value)) else value
+
+    label = recording.ENTRY_LABELS
+    with st.form(f"{prefix}-form", border=False):
+        left, middle, right = st.columns(3)
+        left.date_input(
+            label["session_date"],
+            value=given("session_date") or dt.date.today(),  # type: ignore[call-overload]
+            format="YYYY-MM-DD",
+            key=f"{prefix}.session_date",
+        )
+        therapist = given("therapist")
+        middle.selectbox(
+            label["therapist"],
+            choices.therapists,
+            index=choices.therapists.index(therapist) if therapist in choices.therapists else 0,
+            key=f"{prefix}.therapist",
+        )
+        status = str(given("status") or "attended")
+        right.selectbox(
+            label["status"],
+            list(STATUSES),
+            index=list(STATUSES).index(status) if status in STATUSES else 0,
+            format_func=STATUSES.__getitem__,
+            key=f"{prefix}.status",
+            help="Follow-up: an assessment visit without treatment, e.g. a check-up months "
+            "after the course.",
+        )
+        used = [k for k in str(given("techniques") or "").split(";") if k in choices.techniques]
+        st.multiselect(
+            label["techniques"],
+            choices.techniques,
+            default=used,
+            format_func=technique_label,
+            key=f"{prefix}.techniques",
+        )
+        monthly = given("headache_days_28d")
+        days, period = st.columns(2)
+        count = monthly if monthly is not None else given("headache_days_7d")
+        days.number_input(
+            label["headache_days_7d"],
+            value=None if count is None else float(count),  # type: ignore[arg-type]
+            step=1.0,
+            key=f"{prefix}.headache_days",
+        )
+        period.radio(
+            "Headache days counted",
+            list(_PERIODS),
+            index=1 if monthly is not None else 0,
+            format_func=_PERIODS.__getitem__,
+            horizontal=True,
+            key=f"{prefix}.period",
+            help="Since the last weekly visit (7 days) or over the last 28 days.",
+        )
+        columns = st.columns(len(_SCORES))
+        for column, (name, step) in zip(columns, _SCORES, strict=True):
+            value = given(name)
+            column.number_input(
+                label[name],
+                value=None if value is None else float(value),  # type: ignore[arg-type]
+                step=step,
+                key=f"{prefix}.{name}",
+            )
+        st.text_area(label["notes"], value=str(given("notes") or ""), key=f"{prefix}.notes")
+        st.form_submit_button(
+            "Record session" if session_id is None else "Save correction",
+            on_click=_submit_entry,
+            args=(prefix, client_id, session_id),
+        )
+    problems = st.session_state.get(_PROBLEMS, {}).get(prefix)
+    if problems:
+        st.error(
+            "Nothing was saved. Please correct:\n"
+            + "\n".join(
+                f"- **{label.get(field, field) if field else 'Session'}**: {message}"
+                for field, messages in problems.items()
+                for message in messages
+            )
+        )
+
+
+def _submit_entry(prefix: str, client_id: str, session_id: int | None) -> None:
+    """Form callback: check and write the entry, or keep its problems for the form to show."""
+    problems: dict[str, dict[str, list[str]]] = st.session_state.setdefault(_PROBLEMS, {})
+    problems.pop(prefix, None)
+    if not _may_still_act():
+        return
+    entry = _form_entry(prefix, client_id)
+    try:
+        if session_id is None:
+            recording.record_session(get_engine(), current_user(), entry)
+            notice = f"Session of {entry.session_date:%d %b %Y} recorded."
+        else:
+            changed = recording.correct_session(get_engine(), current_user(), session_id, entry)
+            notice = (
+                f"Correction saved ({', '.join(sorted(changed))})."
+                if changed
+                else "Nothing changed."
+            )
+    except recording.EntryRejected as exc:
+        problems[prefix] = exc.problems
+        return
+    except recording.NotAllowed as exc:
+        problems[prefix] = {"": [str(exc)]}
+        return
+    _forget_form(prefix)
+    st.session_state[_NOTICE] = notice
+
+
+def _form_entry(prefix: str, client_id: str) -> recording.SessionEntry:
+    state = st.session_state
+    days, weekly = state.get(f"{prefix}.headache_days"), state.get(f"{prefix}.period") == "7"
+    scores = {name: state.get(f"{prefix}.{name}") for name, _ in _SCORES}
+    return recording.SessionEntry(
+        client_id=client_id,
+        session_date=state.get(f"{prefix}.session_date"),
+        therapist=str(state.get(f"{prefix}.therapist") or ""),
+        techniques=tuple(state.get(f"{prefix}.techniques") or ()),
+        status=str(state.get(f"{prefix}.status") or "attended"),
+        headache_days_7d=days if weekly else None,
+        headache_days_28d=None if weekly else days,
+        notes=state.get(f"{prefix}.notes") or None,
+        **scores,
+    )
+
+
+def _forget_form(prefix: str) -> None:
+    """Clear a form's widgets after it was saved (a new session starts blank)."""
+    for key in [k for k in st.session_state if str(k).startswith(f"{prefix}.")]:
+        del st.session_state[key]
+
+
+def _delete_recorded(session_id: int) -> None:
+    """Button callback: delete a session recorded in the app."""
+    if not _may_still_act():
+        return
+    try:
+        recording.delete_session(get_engine(), current_user(), session_id)
+    except recording.NotAllowed as exc:
+        st.session_state[_NOTICE] = None
+        st.session_state.setdefault(_PROBLEMS, {})[f"correct.{session_id}"] = {"": [str(exc)]}
+        return
+    _forget_form(f"correct.{session_id}")
+    st.session_state[_NOTICE] = "Session deleted (its values stay in the audit log)."
+
+
+def _may_still_act() -> bool:
+    """Whether the user who drew the page may still act (not signed out, disabled or idle)."""
+    if st.session_state.get("user") is None:  # demo mode: nobody signs in
+        with get_engine().connect() as conn:
+            return not auth.any_users(conn)
+    return _signed_in_user() is not None
