@@ -430,6 +430,35 @@ def series_facts(outcome: pd.Series) -> list[tuple[str, str]]:
             if n_relief
             else NOT_RECORDED,
         ),
+        *_follow_up_facts(outcome),
+    ]
+
+
+def _follow_up_facts(outcome: pd.Series) -> list[tuple[str, str]]:
+    """The lasting change at the latest follow-up visit, when the series has one."""
+    count = _number(outcome.get("followup_visits"))
+    if np.isnan(count) or count == 0:
+        return []
+    visits = int(count)
+    days = _number(outcome.get("followup_days"))
+    parts = []
+    for key, label in (("hd28", "headache days per 28 days"), ("pain", "pain")):
+        value, change = (
+            _number(outcome.get(f"{key}_followup")),
+            _number(outcome.get(f"{key}_followup_change")),
+        )
+        if not np.isnan(value):
+            parts.append(
+                f"{label} {value:.1f}"
+                + (f" ({change:+.1f} from baseline)" if not np.isnan(change) else "")
+            )
+    when = f"{days:.0f} days after the last treatment" if not np.isnan(days) else ""
+    visit_text = "1 follow-up visit" if visits == 1 else f"{visits} follow-up visits"
+    return [
+        (
+            "Lasting change",
+            f"{visit_text}; the latest {when}: " + ("; ".join(parts) or "no score recorded"),
+        )
     ]
 
 

@@ -454,3 +454,23 @@ def test_follow_up_visits_are_points_of_their_own_kind() -> None:
     days = progress.headache_day_points(frame)
     assert days["visit"].tolist() == [*["Treatment session"] * 3, progress.FOLLOW_UP_VISIT]
     assert days["days_per_28"].iloc[-1] == 3.0
+
+
+def test_series_facts_name_the_lasting_change_only_when_a_follow_up_visit_exists() -> None:
+    outcome = pd.Series(
+        {
+            "sessions_attended": 4,
+            "sessions_booked": 4,
+            "followup_visits": 2,
+            "followup_days": 180.0,
+            "hd28_followup": 6.0,
+            "hd28_followup_change": -6.0,
+            "pain_followup": np.nan,
+        }
+    )
+    facts = dict(progress.series_facts(outcome))
+    assert facts["Lasting change"] == (
+        "2 follow-up visits; the latest 180 days after the last treatment: "
+        "headache days per 28 days 6.0 (-6.0 from baseline)"
+    )
+    assert "Lasting change" not in dict(progress.series_facts(outcome.drop("followup_visits")))
