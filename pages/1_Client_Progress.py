@@ -10,6 +10,7 @@ import streamlit as st
 
 from practice import progress, reports, ui
 from practice.charts import client as charts
+from practice.charts import diary as diary_charts
 
 CLIENT_KEY, SERIES_KEY = "client", "series"
 # The client this page last put in the address bar: a link naming someone else was opened.
@@ -189,6 +190,7 @@ st.dataframe(
         "baseline": st.column_config.NumberColumn("Baseline", format="%.1f"),
         "baseline_from": "Baseline from",
         "latest": st.column_config.NumberColumn("Latest", format="%.1f"),
+        "latest_from": "Latest from",
         "change": st.column_config.NumberColumn("Change", format="%+.1f"),
         "pct_change": st.column_config.NumberColumn("Change (%)", format="%+.0f"),
         "result": "Result",
@@ -260,6 +262,18 @@ else:
             key="png-techniques",
             client_id=chosen,
         )
+
+# --- headache diary ----------------------------------------------------------------------------
+calendar = progress.client_diary(ui.load_diary(), sessions, chosen)
+if not calendar.empty:
+    st.subheader("Headache diary")
+    st.caption(progress.diary_caption(calendar, outcome))
+    ui.show_chart(
+        diary_charts.diary_calendar_chart(calendar),
+        f"{chosen}_diary.png",
+        key="png-diary",
+        client_id=chosen,
+    )
 
 # --- sessions ----------------------------------------------------------------------------------
 st.subheader("Sessions")

@@ -16,7 +16,6 @@ from practice.importing import (
 )
 from practice.importing.batch import hash_files
 from practice.importing.reading import ENCODING_CHOICES
-from practice.importing.writing import write_batch
 
 REPORT_ROWS_SHOWN = 1000  # the download always holds every problem
 
@@ -29,6 +28,9 @@ ui.explain(
     "What can I upload?",
     "- One row per session, or a separate **intake file** (one row per client) next to a "
     "**sessions file**: files uploaded together are checked together.\n"
+    "- A **headache diary** (one row per client per day: client, date, headache yes/no or its "
+    "severity, medication) is recognised by its columns and imported on its own, after the "
+    "clients' sessions.\n"
     "- Comma, semicolon or tab separated; UTF-8 or UTF-16 text, or another encoding Headway "
     "detects (Windows-1252, Mac Roman) or that you choose below when it cannot tell.\n"
     "- Headers are matched ignoring case and punctuation, and common export names are known "
@@ -171,6 +173,7 @@ elif files:
         for p in previews:
             label = (
                 f"📄 {preview.escape_markdown(p.file)}: {p.rows:,} rows, {len(p.headers)} columns"
+                f" · {preview.KIND_LABELS[p.kind]}"
             )
             with st.expander(label, expanded=len(previews) <= 2):
                 if p.problem is not None:
@@ -180,7 +183,8 @@ elif files:
                     st.caption(preview.escape_markdown(p.notice))
                 left, right = st.columns([2, 3])
                 left.caption("Columns")
-                left.dataframe(preview.column_table(p.headers, choices), hide_index=True)
+                columns = preview.column_table(p.headers, choices, kind=p.kind)
+                left.dataframe(columns, hide_index=True)
                 right.caption("First rows (row numbers as your spreadsheet shows them)")
                 right.dataframe(p.first_rows)
 
@@ -201,13 +205,10 @@ elif files:
     notices_col.metric("Notices (for your information)", counts["notice"])
     if check.result is not None:
         st.write("If you import these files, the practice database changes like this:")
-        changes = preview.change_table(check.result, len(check.batch.clients))
+        changes = preview.change_table(check.result, check.clients_in_files)
         actor = permissions.Actor.of(ui.current_user())
         st.dataframe(permissions.change_counts(actor, changes), hide_index=True)
-        st.caption(
-            "A session is matched on client, date and therapist: a new one is added, a known "
-            "one with different values is updated, and one with the same values is unchanged."
-        )
+        st.caption(preview.MATCHING_TEXT[check.kind])
     if not check.errors.empty:
         st.error(
             f"{counts['error']} problem(s) stop this import, so nothing has been written. "
@@ -239,10 +240,9 @@ elif files:
             bar.progress(1 / 3, text="Step 2 of 3: writing to the database (all or nothing)…")
             try:
                 user = ui.current_user()
-                result = write_batch(
+                result = preview.import_checked(
                     engine,
                     check.batch,
-                    source="upload",
                     imported_by=user.username if user is not None else None,
                 )
             except ImportRejected as rejected:  # the stored data changed since the check

@@ -694,3 +694,28 @@ def _is_true(value: object) -> bool:
 def technique_keys(sessions: pd.DataFrame) -> list[str]:
     """Every technique key used in `sessions` (for colours that match the other pages)."""
     return comparisons.technique_keys(sessions)
+
+
+# --- headache diary ----------------------------------------------------------------------------
+def client_diary(diary: pd.DataFrame, sessions: pd.DataFrame, client_id: str) -> pd.DataFrame:
+    """One client's diary as calendar days (`practice.analysis.diary.calendar_days`), with
+    their attended sessions marked; empty when the client keeps no diary."""
+    from practice.analysis.diary import calendar_days
+
+    days = diary[diary["client_id"] == client_id]
+    mine = sessions[(sessions["client_id"] == client_id) & sessions["status"].eq("attended")]
+    return calendar_days(days, mine["session_date"])
+
+
+def diary_caption(days: pd.DataFrame, outcome: pd.Series | None) -> str:
+    """What the calendar covers and which of the series' figures came from it."""
+    logged = int(days["level"].ne("not logged").sum())
+    start, end = days["date"].min(), days["date"].max()
+    text = f"{logged} diary days logged between {start:%d %b %Y} and {end:%d %b %Y}."
+    source = diary_source_text(outcome, "hd28")
+    if source:
+        return f"{text} Headache days per 28 days of this series: {source}."
+    return (
+        f"{text} This series' headache days per 28 days come from the reports: the diary has "
+        "too few logged days in its windows (docs/metrics.md, Headache diaries)."
+    )

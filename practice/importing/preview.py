@@ -40,6 +40,14 @@ MAPPING_OPTIONS: tuple[str, ...] = (
     *(c.name for c in DIARY_COLUMNS if c.name not in {c.name for c in COLUMNS}),
 )
 KIND_LABELS = {"sessions": "session export", "diary": "headache diary"}
+# How the check's change table matches what is stored, per kind of upload.
+MATCHING_TEXT = {
+    "sessions": "A session is matched on client, date and therapist: a new one is added, a "
+    "known one with different values is updated, and one with the same values is unchanged.",
+    "diary": "A diary day is matched on client and day: a new one is added, a known one with "
+    "different values is updated, and one with the same values is unchanged. Headache days "
+    "per 28 days from the diary then replace the reported ones (docs/metrics.md).",
+}
 DATE_ORDER_OPTIONS: dict[str, DateOrder | None] = {
     "automatic": None,
     "dayfirst": "dayfirst",
@@ -233,6 +241,11 @@ class UploadCheck:
         return "diary" if isinstance(self.batch, DiaryBatch) else "sessions"
 
     @property
+    def clients_in_files(self) -> int:
+        """How many clients the files name with an intake (none for a diary)."""
+        return 0 if isinstance(self.batch, DiaryBatch) else len(self.batch.clients)
+
+    @property
     def errors(self) -> pd.DataFrame:
         """The problems that stop the import."""
         return self.report[self.report["severity"] == "error"]
@@ -375,6 +388,7 @@ __all__ = [
     "DATE_ORDER_OPTIONS",
     "KIND_LABELS",
     "MAPPING_OPTIONS",
+    "MATCHING_TEXT",
     "FilePreview",
     "UploadCheck",
     "change_table",
