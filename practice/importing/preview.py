@@ -285,12 +285,16 @@ def check_upload(
 
 
 def import_checked(
-    engine: Engine, batch: PreparedBatch | DiaryBatch, *, dry_run: bool = False
+    engine: Engine,
+    batch: PreparedBatch | DiaryBatch,
+    *,
+    dry_run: bool = False,
+    imported_by: str | None = None,
 ) -> ImportResult:
     """Write a checked upload (sessions or a diary) from the upload page, all or nothing."""
     if isinstance(batch, DiaryBatch):
-        return write_diary(engine, batch, source="upload", dry_run=dry_run)
-    return write_batch(engine, batch, source="upload", dry_run=dry_run)
+        return write_diary(engine, batch, source="upload", dry_run=dry_run, imported_by=imported_by)
+    return write_batch(engine, batch, source="upload", dry_run=dry_run, imported_by=imported_by)
 
 
 def severity_counts(report: pd.DataFrame) -> dict[str, int]:
