@@ -4,7 +4,7 @@ from functools import partial
 
 import streamlit as st
 
-from practice import comparisons, overview, reports, ui
+from practice import comparisons, config, overview, reports, ui
 from practice.charts import overview as charts
 from practice.formatting import estimate_text, interval_text, period_text
 
@@ -25,7 +25,8 @@ st.caption(
     f"{counts.clients:,} clients, {counts.sessions:,} sessions and "
     f"{counts.therapists} therapists stored, {counts.first_session:%d %b %Y} to "
     f"{counts.last_session:%d %b %Y}. Showing {filters.describe()}; "
-    f"{ui.POPULATION_LABELS[filters.population].lower()}."
+    f"{ui.POPULATION_LABELS[filters.population].lower()}. "
+    f"{overview.baseline_source_text(overview.baseline_source_counts(outcomes))}"
 )
 
 user = ui.current_user()
@@ -96,7 +97,13 @@ empty = comparisons.empty_population_text(outcomes, filters.population)
 if empty:  # the results above show "–": say which rule left nobody to count
     st.info(empty)
 
-trend = overview.monthly_trend(sessions)
+# The chart covers the sidebar's period (else all the data): a month it covers only in part is
+# greyed, not read as a drop.
+trend = overview.monthly_trend(
+    sessions,
+    start=filters.start or counts.first_session,
+    end=filters.end or counts.last_session,
+)
 left, right = st.columns(2)
 with left:
     ui.show_chart(charts.monthly_sessions_chart(trend), "sessions-per-month.png")
@@ -145,7 +152,15 @@ ui.explain(
 - The **95 % interval** is the range the true figure most likely lies in; with few clients it
   is wide. **n** is how many clients or sessions the figure rests on.
 - **Who is counted** (sidebar): everyone with a follow-up score, completers only, or everyone
-  with dropouts counted as not improved (the strictest view).
+  with dropouts counted as not improved (the strictest view). "Everyone with a follow-up score"
+  counts each client with their **last available value** (last observation carried forward),
+  however early they stopped coming.
+- **Baselines** come from a headache diary kept before treatment or from the client's recall at
+  intake (counted in the caption above; the sidebar's *Baseline* filter keeps one kind). A
+  recalled baseline is less certain than a diary's, so a change measured from it is too.
+- **Monthly charts**: a month the period covers only in part is grey; a month with fewer
+  than {config.MONTHLY_MIN_SCORES} sessions with a score has no mean (too few to stand for
+  the practice's month); the small numbers are each month's n.
 - These are observations of a practice, not a trial: clients who stay may differ from those who
   leave, and headaches often ease on their own after a bad spell. See docs/metrics.md.
 """,

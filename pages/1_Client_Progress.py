@@ -185,16 +185,19 @@ st.dataframe(
     summary,
     hide_index=True,
     placeholder="–",
+    # "What it means" wraps onto four lines instead of running off the edge at 1440 px.
+    row_height=ui.WRAPPED_ROW_HEIGHT + 16,
     column_config={
-        "measure": "Measure",
+        "measure": st.column_config.TextColumn("Measure", width=130),
         "baseline": st.column_config.NumberColumn("Baseline", format="%.1f"),
-        "baseline_from": "Baseline from",
+        "baseline_from": st.column_config.TextColumn("Baseline from", width=110),
+        "latest_from": st.column_config.TextColumn("Latest from", width=100),
         "latest": st.column_config.NumberColumn("Latest", format="%.1f"),
         "latest_from": "Latest from",
         "change": st.column_config.NumberColumn("Change", format="%+.1f"),
         "pct_change": st.column_config.NumberColumn("Change (%)", format="%+.0f"),
-        "result": "Result",
-        "meaning": st.column_config.TextColumn("What it means", width="large"),
+        "result": st.column_config.TextColumn("Result", width=120),
+        "meaning": st.column_config.TextColumn("What it means", width=260),
     },
 )
 ui.download_table(summary, f"{chosen}_series{number}_change.csv", key="csv-change")

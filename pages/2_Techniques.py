@@ -5,7 +5,13 @@ import streamlit as st
 from practice import comparisons, ui
 from practice.charts import groups as charts
 from practice.charts.style import technique_colors
-from practice.config import MIN_GROUP_N
+from practice.config import MIN_GROUP_N, TIME_POINT_WINDOW_DAYS
+
+# Widths that keep every column of "All numbers" inside the page at 1440 px.
+GROUP_TABLE_COLUMNS = {
+    "Group": st.column_config.TextColumn(width=170),
+    "Note": st.column_config.TextColumn(width=130),
+}
 
 ui.require_router(__file__)
 filters = ui.current_filters()
@@ -35,6 +41,12 @@ ui.explain(
   between techniques may come from *who* received them rather than from the technique. The
   adjusted comparison removes differences in recorded case mix only.
 * **Who is counted**: set in the sidebar; now "{ui.POPULATION_LABELS[filters.population]}".
+  "Everyone with a follow-up score" counts each client with their **last available value**
+  (last observation carried forward), however early they stopped coming.
+* **When**: by default each client's last available value; or their value a fixed time after
+  their first session (the report nearest to it, within {TIME_POINT_WINDOW_DAYS} days), so
+  that techniques are compared at the same point of treatment. Clients without a report then
+  are not counted at that time point.
 """,
 )
 
@@ -42,7 +54,7 @@ if outcomes.empty:
     st.info("No treatment series match the filters in the sidebar. Widen the filters.")
     st.stop()
 
-measure_box, grouping_box, reference_box = st.columns(3)
+measure_box, grouping_box, when_box, reference_box = st.columns(4)
 measure = measure_box.selectbox(
     "Measure",
     comparisons.available_measures(outcomes),
@@ -58,7 +70,15 @@ by = grouping_box.selectbox(
     "used most; the second view counts a client under every technique used in at least half "
     "of their sessions, so groups overlap.",
 )
-table = ui.compare_groups(filters, by=by, measure=measure)
+when = when_box.selectbox(
+    "When",
+    list(comparisons.WHEN_CHOICES),
+    format_func=comparisons.WHEN_CHOICES.get,
+    key="when",
+    help="Each client's last available value, or their value a fixed time after their first "
+    f"session (the report nearest to it, within {TIME_POINT_WINDOW_DAYS} days).",
+)
+table = ui.compare_groups(filters, by=by, measure=measure, at=when)
 if table.empty:
     st.info(comparisons.empty_comparison_text(outcomes, filters.population))
     st.stop()
@@ -76,7 +96,7 @@ if by == "primary_technique":
         help="The adjusted differences below are each technique minus this one.",
     )
     if reference != default:
-        table = ui.compare_groups(filters, by=by, measure=measure, reference=reference)
+        table = ui.compare_groups(filters, by=by, measure=measure, reference=reference, at=when)
         table = comparisons.with_labels(table, by)
 else:
     reference_box.caption("Groups overlap in this view, so there is no adjusted comparison.")
@@ -85,6 +105,11 @@ colors = technique_colors(comparisons.technique_keys(ui.load_sessions()))
 measure_label = comparisons.MEASURE_LABELS[measure]
 
 st.subheader("Change by technique")
+if when:
+    st.caption(
+        f"Values {comparisons.WHEN_CHOICES[when].lower()}: each client's report nearest to "
+        f"it (within {TIME_POINT_WINDOW_DAYS} days); clients without one are not counted."
+    )
 st.caption(
     f"{comparisons.change_direction(measure)} How to read the chart: each dot is the average "
     "change of a technique's clients and the bar its 95 % interval. Techniques are listed by "
@@ -122,7 +147,12 @@ if reference is not None:
     )
 
 st.subheader("All numbers")
-st.dataframe(comparisons.group_table(table, by=by, measure=measure), hide_index=True)
+st.dataframe(
+    comparisons.group_table(table, by=by, measure=measure),
+    hide_index=True,
+    row_height=ui.WRAPPED_ROW_HEIGHT,  # a long "Note" wraps instead of running off the edge
+    column_config=GROUP_TABLE_COLUMNS,
+)
 ui.download_table(table, f"techniques-{measure}.csv", key="csv-groups")
 
 st.subheader("Immediate relief")

@@ -95,7 +95,15 @@ st.caption(
     "interval. Position: where the therapist sits in the funnel above."
 )
 summary = comparisons.therapist_summary(groups, residuals, points)
-st.dataframe(comparisons.therapist_table(summary, measure=measure), hide_index=True)
+st.dataframe(
+    comparisons.therapist_table(summary, measure=measure),
+    hide_index=True,
+    row_height=ui.WRAPPED_ROW_HEIGHT,  # a long "Note" or "Position" wraps
+    column_config={
+        "Position": st.column_config.TextColumn(width=130),
+        "Note": st.column_config.TextColumn(width=130),
+    },
+)
 ui.download_table(summary, f"therapists-{measure}.csv", key="csv-therapists")
 
 st.subheader("A therapist's caseload")
@@ -136,7 +144,12 @@ else:
     st.dataframe(
         alerts,
         hide_index=True,
-        column_config={"Client": link, "Last session": st.column_config.DateColumn()},
+        row_height=ui.WRAPPED_ROW_HEIGHT,  # "Why" wraps instead of running off the edge
+        column_config={
+            "Client": link,
+            "Last session": st.column_config.DateColumn(),
+            "Why": st.column_config.TextColumn(width=420),
+        },
     )
     ui.download_table(
         comparisons.caseload_alerts(current_alerts, therapist, links=False),

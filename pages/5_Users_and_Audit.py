@@ -3,6 +3,7 @@
 import streamlit as st
 
 from practice import auth, ui
+from practice.formatting import audit_table, users_table
 
 ui.require_router(__file__)
 st.caption(
@@ -10,8 +11,8 @@ st.caption(
     "password ever passes through a web form other than sign-in."
 )
 with ui.get_engine().connect() as conn:
-    users = auth.list_users(conn)
-    events = auth.fetch_audit_log(conn)
+    users = users_table(auth.list_users(conn))  # role names, no "None"
+    events = audit_table(auth.fetch_audit_log(conn))  # event names, details in words
 
 st.subheader("Users")
 if users.empty:
@@ -23,6 +24,7 @@ else:
     st.dataframe(
         users,
         hide_index=True,
+        placeholder="",
         column_config={
             "username": "User",
             "role": "Role",
@@ -45,6 +47,7 @@ st.caption(
 st.dataframe(
     events,
     hide_index=True,
+    placeholder="",
     column_config={
         "at": st.column_config.DatetimeColumn("When (UTC)"),
         "username": "User",

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, text
 from practice import access, analysis, auth, config, queries, recording
 from practice.bootstrap import open_database
 from practice.exports import chart_png, chart_title, table_csv
-from practice.filters import Filters, filter_outcomes, filter_sessions
+from practice.filters import BASELINE_SOURCE_OPTIONS, Filters, filter_outcomes, filter_sessions
 from practice.vocabulary import HEADACHE_TYPES, STATUSES, TECHNIQUES, technique_label
 
 APP_TITLE = "Headway"
@@ -69,7 +69,17 @@ FILTER_KEYS = {
     "techniques": "widget.techniques",
     "headache_types": "widget.headache_types",
     "population": "widget.population",
+    "baseline_sources": "widget.baseline_sources",
 }
+# "Who is counted" in words, shared by the sidebar and the pages' explanations.
+POPULATION_HELP = (
+    "Everyone with a follow-up score: each client counts with their last available value (last "
+    "observation carried forward), however early they stopped. Completers attended at least the "
+    "minimum number of sessions. Counting dropouts as not improved is the strictest view."
+)
+# A dataframe row this tall lets long text wrap onto three lines (Streamlit wraps text cells
+# only in rows taller than 4rem, 64 px) instead of running past the right edge at 1440 px.
+WRAPPED_ROW_HEIGHT = 76
 # Set while app.py runs the page it routed to (see `run_page` and `require_router`).
 _routing = threading.local()
 
@@ -370,6 +380,20 @@ def _load_outcomes(version: tuple[int, int], user: auth.SignedInUser | None) -> 
     )
 
 
+@st.cache_data(show_spinner="Computing outcomes at the time point…", max_entries=8)
+def _load_outcomes_at(
+    version: tuple[int, int], user: auth.SignedInUser | None, at: str
+) -> pd.DataFrame:
+    """The user's outcomes with each measure at time point `at` ("3m"; "" is the last value),
+    judged against the practice's reference values like `_load_outcomes`."""
+    if not at:
+        return _load_outcomes(version, user)
+    _, reference = _practice_outcomes(version)
+    return analysis.compute_client_outcomes(
+        *_scoped_frames(version, user), reference=reference, diary=_load_diary(version), at=at
+    )
+
+
 def load_clients() -> pd.DataFrame:
     """The clients the signed-in user may see, with their intake."""
     return _scoped_frames(data_version(), current_user())[0]
@@ -406,10 +430,11 @@ def _off_track_alerts(
 
 
 def compare_groups(
-    filters: Filters, *, by: str, measure: str, reference: str | None = None
+    filters: Filters, *, by: str, measure: str, reference: str | None = None, at: str = ""
 ) -> pd.DataFrame:
-    """`analysis.compare_groups` of the selected outcomes (population from the filters)."""
-    return _compare_groups(data_version(), current_user(), filters, by, measure, reference)
+    """`analysis.compare_groups` of the selected outcomes (population from the filters), with
+    each client's value at time point `at` ("3m"; "" the last available value)."""
+    return _compare_groups(data_version(), current_user(), filters, by, measure, reference, at)
 
 
 @st.cache_data(show_spinner="Comparing groups…", max_entries=64)
@@ -420,9 +445,10 @@ def _compare_groups(
     by: str,
     measure: str,
     reference: str | None,
+    at: str = "",
 ) -> pd.DataFrame:
     return analysis.compare_groups(
-        _selected_outcomes(version, user, filters),
+        _selected_outcomes(version, user, filters, at),
         by=by,
         measure=measure,
         population=filters.population,
@@ -484,9 +510,9 @@ def _time_to_response(
 
 
 def _selected_outcomes(
-    version: tuple[int, int], user: auth.SignedInUser | None, filters: Filters
+    version: tuple[int, int], user: auth.SignedInUser | None, filters: Filters, at: str = ""
 ) -> pd.DataFrame:
-    return filter_outcomes(_load_outcomes(version, user), filters)
+    return filter_outcomes(_load_outcomes_at(version, user, at), filters)
 
 
 def session_relief(filters: Filters, *, by: str) -> pd.DataFrame:
@@ -526,6 +552,7 @@ def current_filters() -> Filters:
         _strings(state.get(FILTER_KEYS["techniques"])),
         _strings(state.get(FILTER_KEYS["headache_types"])),
         str(state.get(FILTER_KEYS["population"], "all")),
+        _strings(state.get(FILTER_KEYS["baseline_sources"])),
     )
 
 
@@ -573,14 +600,24 @@ def _draw_filters(spec: PageSpec) -> None:
             placeholder="All headache types",
             persist_state="session",
         )
+        st.multiselect(
+            "Baseline",
+            options=list(BASELINE_SOURCE_OPTIONS),
+            format_func=lambda code: BASELINE_SOURCE_OPTIONS[code],
+            key=keys["baseline_sources"],
+            placeholder="Diary and recalled baselines",
+            help="Where the intake's baseline came from: a headache diary kept before starting, "
+            "or the client's recall at intake. Recalled baselines are less certain "
+            "(docs/metrics.md, 'Baseline source').",
+            persist_state="session",
+        )
         if spec.population:
             st.radio(
                 "Who is counted",
                 options=list(POPULATION_LABELS),
                 format_func=lambda code: POPULATION_LABELS[code],
                 key=keys["population"],
-                help="Completers attended at least the minimum number of sessions. Counting "
-                "dropouts as not improved is the strictest view.",
+                help=POPULATION_HELP,
                 persist_state="session",
             )
 
@@ -711,6 +748,7 @@ def show_client_table(frame: pd.DataFrame, columns: list[str], *, file_name: str
     st.dataframe(
         shown,
         hide_index=True,
+        row_height=WRAPPED_ROW_HEIGHT,  # "Why" wraps instead of running past the edge
         column_order=["link", *[c for c in columns if c != "client_id"]],
         column_config={
             "link": st.column_config.LinkColumn("Client", display_text=r"client=(.*)$"),
@@ -721,7 +759,7 @@ def show_client_table(frame: pd.DataFrame, columns: list[str], *, file_name: str
             "hd28_pct_change": st.column_config.NumberColumn(
                 "Headache days change %", format="%+.0f"
             ),
-            "reason": st.column_config.TextColumn("Why", width="large"),
+            "reason": st.column_config.TextColumn("Why", width=320),
         },
     )
     download_table(frame[columns], file_name)

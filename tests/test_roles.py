@@ -253,5 +253,5 @@ def test_the_owner_sees_users_and_refused_pages_in_the_audit_log(
     users, events = at.dataframe[0].value, at.dataframe[1].value
     assert users["username"].tolist() == ["anna", "fred", "sarah"]
     assert "password_hash" not in users.columns
-    refused = events[events["event"] == "page_refused"]
+    refused = events[events["event"] == "Page refused"]
     assert refused[["username", "detail"]].values.tolist()[0] == ["sarah", "Therapists"]
