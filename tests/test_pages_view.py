@@ -18,6 +18,7 @@ from practice import analysis, auth, comparisons, queries
 from practice.bootstrap import open_database
 from practice.charts import overview as overview_charts
 from practice.filters import Filters, filter_outcomes
+from tests.test_roles import open_page as open_routed
 
 ROOT = Path(__file__).resolve().parent.parent
 # Streamlit wraps text cells only in rows taller than 4rem (64 px).
@@ -25,15 +26,8 @@ WRAPPING_ROW = 64
 
 
 def open_page(page: str, user: auth.SignedInUser | None = None, **state: Any) -> AppTest:
-    """Run `page` the way the app does: app.py routes, then the page runs."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
-    if user is not None:
-        at.session_state["user"] = user
-        at.session_state["last_seen"] = dt.datetime.now(dt.UTC)
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.switch_page(page)
-    at.run()
+    """Run `page` the way the app does (app.py routes, then the page runs), without errors."""
+    at = open_routed(page, user, **state)
     assert not at.exception, at.exception
     return at
 
