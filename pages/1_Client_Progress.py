@@ -193,7 +193,6 @@ st.dataframe(
         "baseline_from": st.column_config.TextColumn("Baseline from", width=110),
         "latest_from": st.column_config.TextColumn("Latest from", width=100),
         "latest": st.column_config.NumberColumn("Latest", format="%.1f"),
-        "latest_from": "Latest from",
         "change": st.column_config.NumberColumn("Change", format="%+.1f"),
         "pct_change": st.column_config.NumberColumn("Change (%)", format="%+.0f"),
         "result": st.column_config.TextColumn("Result", width=120),

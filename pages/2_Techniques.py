@@ -75,7 +75,8 @@ when = when_box.selectbox(
     list(comparisons.WHEN_CHOICES),
     format_func=comparisons.WHEN_CHOICES.get,
     key="when",
-    help="Each client's last available value, or their value a fixed time after their first "
+    help="Each client's last available value (the end of treatment so far), or their value a "
+    "fixed time after their first "
     f"session (the report nearest to it, within {TIME_POINT_WINDOW_DAYS} days).",
 )
 table = ui.compare_groups(filters, by=by, measure=measure, at=when)
@@ -107,8 +108,9 @@ measure_label = comparisons.MEASURE_LABELS[measure]
 st.subheader("Change by technique")
 if when:
     st.caption(
-        f"Values {comparisons.WHEN_CHOICES[when].lower()}: each client's report nearest to "
-        f"it (within {TIME_POINT_WINDOW_DAYS} days); clients without one are not counted."
+        f"Values {comparisons.WHEN_CHOICES[when].lower()} after each client's first session: "
+        f"their report nearest to it (within {TIME_POINT_WINDOW_DAYS} days); clients without "
+        "one are not counted."
     )
 st.caption(
     f"{comparisons.change_direction(measure)} How to read the chart: each dot is the average "

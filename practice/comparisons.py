@@ -59,10 +59,10 @@ GROUPINGS: dict[str, str] = {
 # points"). "" is the last value.
 LAST_VALUE = ""
 WHEN_CHOICES: dict[str, str] = {
-    LAST_VALUE: "Last available value (end of treatment so far)",
-    "6w": "6 weeks after the first session",
-    "3m": "3 months after the first session",
-    "6m": "6 months after the first session",
+    LAST_VALUE: "Last available value",
+    "6w": "At 6 weeks",
+    "3m": "At 3 months",
+    "6m": "At 6 months",
 }
 STATISTICS: dict[str, str] = {
     "responder_rate": "Responder rate",

@@ -94,7 +94,7 @@ def test_techniques_compare_at_a_time_point(seeded_db_env: str) -> None:
     shown = comparisons.group_table(expected, by="primary_technique", measure="hd28")
     assert at_3m["Series with a score"].tolist() == shown["Series with a score"].tolist()
     assert at_3m["Series with a score"].sum() < last["Series with a score"].sum()
-    assert any("3 months after the first session" in c.value for c in at.caption)
+    assert any("at 3 months after each client's first session" in c.value for c in at.caption)
 
 
 def test_users_and_audit_tables_read_as_words(seeded_db_env: str) -> None:
