@@ -63,3 +63,5 @@ def test_the_calendar_chart_is_a_rect_per_day_coloured_by_severity_with_session_
     assert [r["date_text"] for r in rows[2]] == ["Sat 1 Feb 2025", "Tue 4 Feb 2025"]
     assert spec["title"]["text"] == "Headache diary"
     assert spec["height"] == 2 * 22
+    # Streamlit squeezes title and legend into `height` unless only the width is fitted.
+    assert spec["autosize"] == {"type": "fit-x", "contains": "padding"}

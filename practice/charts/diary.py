@@ -6,6 +6,7 @@ import altair as alt
 import pandas as pd
 
 from practice.analysis.diary import CALENDAR_LEVELS
+from practice.charts.client import FIT_WIDTH
 from practice.charts.style import titled
 
 # Light to dark with severity; a day without an entry stays pale grey.
@@ -33,7 +34,7 @@ def diary_calendar_chart(days: pd.DataFrame) -> alt.LayerChart:
                 "level:N",
                 title="Headache",
                 scale=alt.Scale(domain=list(CALENDAR_LEVELS), range=list(CALENDAR_COLORS)),
-                legend=alt.Legend(orient="bottom", columns=3),
+                legend=alt.Legend(orient="bottom", columns=3, labelLimit=260),
             ),
             tooltip=[
                 alt.Tooltip("date_text:N", title="Day"),
@@ -52,7 +53,12 @@ def diary_calendar_chart(days: pd.DataFrame) -> alt.LayerChart:
         .encode(x=x, y=y, tooltip=[alt.Tooltip("date_text:N", title="Session on")])
     )
     chart = alt.LayerChart(
-        layer=[cells, sessions], width=31 * CELL_PX, height=max(1, len(months)) * CELL_PX
+        layer=[cells, sessions],
+        width=31 * CELL_PX,
+        height=max(1, len(months)) * CELL_PX,
+        # Streamlit fits a stretched chart's total height (title and legend included) into
+        # `height` unless told to fit the width only: the rows would be squashed to nothing.
+        autosize=FIT_WIDTH,
     )
     return titled(
         chart,
