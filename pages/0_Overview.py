@@ -10,7 +10,7 @@ from practice.formatting import estimate_text, interval_text, period_text
 
 ui.require_router(__file__)
 filters = ui.current_filters()
-counts = ui.load_counts(ui.data_version())
+counts = ui.visible_counts()
 if counts.sessions == 0:
     st.info(
         "No sessions are stored yet. Import your practice software's CSV export on the "

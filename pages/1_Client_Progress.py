@@ -130,6 +130,7 @@ ui.download_report(
     ),
     file_name=f"{chosen}_series{number}_report.pdf" if number else f"{chosen}_report.pdf",
     key="pdf-report",
+    client_id=chosen,
     help="One A4 page for the client or their GP or neurologist: headache days and pain at "
     "the start and now, what changed and whether it is meaningful and reliable, medication "
     "days, techniques used and the two trajectory charts of this series.",
@@ -159,7 +160,11 @@ with right:
     if baselines["value"].isna().all():
         st.caption("No baseline was recorded at intake: each series starts from its first report.")
     ui.download_table(
-        baselines, f"{chosen}_intake.csv", key="csv-intake", headers={"value": "At intake"}
+        baselines,
+        f"{chosen}_intake.csv",
+        key="csv-intake",
+        headers={"value": "At intake"},
+        client_id=chosen,
     )
 if outcome is not None:
     flags = progress.risk_flags(outcome)
@@ -199,7 +204,9 @@ st.dataframe(
         "meaning": st.column_config.TextColumn("What it means", width=260),
     },
 )
-ui.download_table(summary, f"{chosen}_series{number}_change.csv", key="csv-change")
+ui.download_table(
+    summary, f"{chosen}_series{number}_change.csv", key="csv-change", client_id=chosen
+)
 ui.explain(
     "How to read the change",
     f"""
@@ -294,4 +301,4 @@ st.dataframe(
         "Notes": st.column_config.TextColumn("Notes", width="large"),
     },
 )
-ui.download_table(table, f"{stem}_sessions.csv", key="csv-sessions")
+ui.download_table(table, f"{stem}_sessions.csv", key="csv-sessions", client_id=chosen)

@@ -70,7 +70,8 @@ def _check(
 
 
 def _ask_undo(import_id: int) -> None:
-    st.session_state["undo_pending"] = import_id
+    if ui.may_still_act("undo"):
+        st.session_state["undo_pending"] = import_id
 
 
 def _cancel_undo() -> None:
@@ -79,6 +80,8 @@ def _cancel_undo() -> None:
 
 def _confirm_undo(import_id: int) -> None:
     st.session_state.pop("undo_pending", None)
+    if not ui.may_still_act("undo"):  # disabled or idle since the question was asked
+        return
     try:
         actor = permissions.Actor.of(ui.current_user())
         undone = undo_import(ui.get_engine(), import_id, actor=actor)
@@ -236,6 +239,8 @@ elif files:
     if check.errors.empty:
         st.header("5. Import")
         if st.button("📥 Import", key="do_import", type="primary"):
+            if not ui.may_still_act("import"):
+                st.rerun()  # signed out: the sign-in form says why
             bar = st.progress(0.0, text="Step 1 of 3: the files are read and checked…")
             bar.progress(1 / 3, text="Step 2 of 3: writing to the database (all or nothing)…")
             try:

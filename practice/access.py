@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from practice.auth import SignedInUser
+from practice.queries import PracticeCounts
 
 
 def clients_of_therapist(sessions: pd.DataFrame, therapist_name: str) -> pd.Index:
@@ -29,3 +30,21 @@ def scope_frames(
             sessions[sessions["client_id"].isin(mine)].reset_index(drop=True),
         )
     return clients.iloc[0:0], sessions.iloc[0:0]
+
+
+def scope_counts(
+    counts: PracticeCounts, clients: pd.DataFrame, sessions: pd.DataFrame, user: SignedInUser | None
+) -> PracticeCounts:
+    """What is stored, as `user` may see it: the practice's `counts` for an owner (and the demo
+    visitor); otherwise counted from the clients and sessions `scope_frames` gave them."""
+    if user is None or user.role == "owner":
+        return counts
+    dates = sessions["session_date"]
+    return PracticeCounts(
+        clients=len(clients),
+        sessions=len(sessions),
+        therapists=int(sessions["therapist"].nunique()),
+        first_session=dates.min() if len(dates) else None,
+        last_session=dates.max() if len(dates) else None,
+        sample_only=counts.sample_only,
+    )

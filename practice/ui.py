@@ -82,6 +82,13 @@ POPULATION_HELP = (
 WRAPPED_ROW_HEIGHT = 76
 # Set while app.py runs the page it routed to (see `run_page` and `require_router`).
 _routing = threading.local()
+_PAGE_KEY = "router.page"  # session key: the pages/ file this session's last run routed to
+# Who may do each action, beyond being allowed on the page that offers it (`may_still_act`).
+ACTION_ROLES: dict[str, frozenset[str]] = {
+    "import": frozenset({"owner", "front_desk"}),
+    "undo": frozenset({"owner", "front_desk"}),
+    "download": frozenset(ROLE_LABELS),  # any role, on a page it may open
+}
 
 
 @st.cache_resource(show_spinner="Opening the practice database…")
@@ -146,6 +153,7 @@ def _route() -> tuple[str, st.Page]:
     chosen = st.navigation(list(pages.values()))
     name = next(name for name, page in pages.items() if page is chosen)
     spec = PAGES[name]
+    st.session_state[_PAGE_KEY] = name
     st.set_page_config(page_title=f"{spec.title} · {APP_TITLE}")
     _draw_account(user)
     if user is not None and user.role not in spec.roles:
@@ -394,6 +402,13 @@ def _load_outcomes_at(
     )
 
 
+def visible_counts() -> queries.PracticeCounts:
+    """Headline counts of what is stored that the signed-in user may see (a therapist: their
+    own clients and their sessions), like every other figure."""
+    clients, sessions = _scoped_frames(data_version(), current_user())
+    return access.scope_counts(load_counts(data_version()), clients, sessions, current_user())
+
+
 def load_clients() -> pd.DataFrame:
     """The clients the signed-in user may see, with their intake."""
     return _scoped_frames(data_version(), current_user())[0]
@@ -640,6 +655,77 @@ def _period_bounds(period: object) -> tuple[dt.date | None, dt.date | None]:
     return (period, period) if isinstance(period, dt.date) else (None, None)
 
 
+# --- the action guard --------------------------------------------------------------------------
+# Streamlit runs on_click callbacks before the script, and download builders on click, on a
+# thread without the session: the route()'s check of the user comes too late for both. Each
+# callback and builder asks `may_still_act` (or its builder twin) first, at the moment it runs.
+@dataclass(frozen=True)
+class Actor:
+    """Who was signed in when a control was drawn (None: a demo visitor), when they were last
+    active, and the roles of the page it is on."""
+
+    username: str | None
+    seen_at: dt.datetime
+    page_roles: frozenset[str]
+
+
+def may_still_act(action: str, client_id: str | None = None) -> bool:
+    """Whether the signed-in user may still do `action` (on `client_id`) now: call it first in
+    every on_click/on_change callback that changes or reveals something, and do nothing if False.
+
+    Re-reads the user from the database: they must still exist and be active, not be idle
+    longer than PRACTICE_IDLE_MINUTES, have a role allowed both on the page and for the action
+    (`ACTION_ROLES`; an action not listed there is allowed to every role of the page), and, for
+    a client, be allowed to see that client. A refusal is logged and signs the session out.
+    """
+    reason = refusal_reason(_current_actor(), action, client_id)
+    if reason is None:
+        return True
+    _forget_user()
+    st.session_state["sign_in_notice"] = f"Nothing was done: {reason}. Sign in again."
+    return False
+
+
+def refusal_reason(actor: Actor, action: str, client_id: str | None = None) -> str | None:
+    """Why `actor` may not do `action` (on `client_id`) now, or None when they may; a refusal is
+    recorded in the audit log ("action_refused")."""
+    now = dt.datetime.now(dt.UTC)
+    roles = actor.page_roles & ACTION_ROLES.get(action, actor.page_roles)
+    with get_engine().begin() as conn:
+        user = auth.load_user(conn, actor.username) if actor.username else None
+        reason = None
+        if actor.username is None:
+            reason = "sign-in is required now" if auth.any_users(conn) else None
+        elif user is None:
+            reason = "this account is no longer active"
+        elif now - actor.seen_at > dt.timedelta(minutes=config.IDLE_MINUTES):
+            reason = "you were signed out after a period without activity"
+        elif user.role not in roles:
+            reason = f"your role ({ROLE_LABELS[user.role]}) may not do this"
+        elif client_id is not None and not _in_scope(user, client_id):
+            reason = "this client is not among yours"
+        if reason is not None:
+            detail = f"{action}" + (f" on client {client_id}" if client_id else "") + f": {reason}"
+            auth.record_event(conn, "action_refused", actor.username, detail)
+    return reason
+
+
+def _current_actor() -> Actor:
+    """The session's user as an Actor (read from the session: call on the script thread)."""
+    user = current_user()
+    page = st.session_state.get(_PAGE_KEY)
+    return Actor(
+        user.username if user else None,
+        st.session_state.get("last_seen", dt.datetime.now(dt.UTC)),
+        PAGES[page].roles if page in PAGES else frozenset(),
+    )
+
+
+def _in_scope(user: auth.SignedInUser, client_id: str) -> bool:
+    clients, _ = _scoped_frames(data_version(), user)
+    return bool((clients["client_id"] == client_id).any())
+
+
 # --- output helpers ----------------------------------------------------------------------------
 # Downloads build their file on click, on a thread without the session: who is asking is
 # captured when the button is drawn. A click does not rerun the page (on_click="ignore"): a rerun
@@ -666,13 +752,19 @@ def _offer_download(
     )
 
 
-def _logged(build: Callable[[], bytes], detail: str) -> Callable[[], bytes]:
-    """`build`, recording in the audit log who downloaded what (never the data itself)."""
-    engine, user = get_engine(), current_user()
+def _logged(
+    build: Callable[[], bytes], detail: str, *, client_id: str | None = None
+) -> Callable[[], bytes]:
+    """`build`, run only if the user may still download it when clicked (`refusal_reason`),
+    recording in the audit log who downloaded what (never the data itself)."""
+    engine, actor = get_engine(), _current_actor()
 
     def build_and_log() -> bytes:
+        reason = refusal_reason(actor, "download", client_id)
+        if reason is not None:
+            raise PermissionError(f"Nothing to download: {reason}.")
         with engine.begin() as conn:
-            auth.record_event(conn, "export", user.username if user else None, detail)
+            auth.record_event(conn, "export", actor.username, detail)
         return build()
 
     return build_and_log
@@ -685,12 +777,18 @@ def download_table(
     label: str = "Download CSV",
     key: str | None = None,
     headers: Mapping[str, str] | None = None,
+    client_id: str | None = None,
 ) -> None:
     """A CSV download of `frame` in the spreadsheet conventions of `exports.table_csv`
-    (`headers` name columns as the page does), formulas neutralised; logged when taken."""
+    (`headers` name columns as the page does), formulas neutralised; logged when taken.
+    `client_id`: the one client the table is about (re-checked as in scope on click)."""
     _offer_download(
         label,
-        _logged(lambda: table_csv(frame, headers=headers), f"{file_name}: {len(frame)} rows"),
+        _logged(
+            lambda: table_csv(frame, headers=headers),
+            f"{file_name}: {len(frame)} rows",
+            client_id=client_id,
+        ),
         file_name=file_name,
         mime="text/csv",
         key=key or f"csv-{file_name}",
@@ -698,12 +796,19 @@ def download_table(
 
 
 def download_report(
-    label: str, data: Callable[[], bytes], file_name: str, *, key: str, help: str | None = None
+    label: str,
+    data: Callable[[], bytes],
+    file_name: str,
+    *,
+    key: str,
+    help: str | None = None,
+    client_id: str | None = None,
 ) -> None:
-    """A PDF download built only when clicked, logged in the audit log when taken."""
+    """A PDF download built only when clicked, logged in the audit log when taken (`client_id`:
+    the one client it is about)."""
     _offer_download(
         label,
-        _logged(data, file_name),
+        _logged(data, file_name, client_id=client_id),
         file_name=file_name,
         mime="application/pdf",
         key=key,
@@ -724,7 +829,7 @@ def show_chart(
     about = f"chart '{chart_title(chart)}'" + (f" of client {client_id}" if client_id else "")
     _offer_download(
         "Download PNG",
-        _logged(lambda: chart_png(chart), f"{file_name}: {about}"),
+        _logged(lambda: chart_png(chart), f"{file_name}: {about}", client_id=client_id),
         file_name=file_name,
         mime="image/png",
         key=key or f"png-{file_name}",

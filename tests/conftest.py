@@ -177,3 +177,23 @@ def seeded_db_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[s
     yield url
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+# The signed-in practice's users (name, role, password, therapist in the exports).
+PRACTICE_USERS = (
+    ("anna", "owner", "owner-password", None),
+    ("sarah", "therapist", "therapist-password", "Sarah Okafor"),
+    ("fred", "front_desk", "front-desk-password", None),
+)
+
+
+@pytest.fixture
+def practice_with_users(seeded_db_env: str) -> str:
+    """The seeded sample practice with an owner, a therapist and a front-desk user."""
+    from practice import auth
+    from practice.bootstrap import open_database
+
+    with open_database(seeded_db_env).begin() as conn:
+        for name, role, password, therapist in PRACTICE_USERS:
+            auth.add_user(conn, name, role, password, therapist_name=therapist)
+    return seeded_db_env

@@ -37,16 +37,6 @@ ALL_PAGES = [
 ]
 
 
-@pytest.fixture
-def practice_with_users(seeded_db_env: str) -> str:
-    engine = open_database(seeded_db_env)
-    with engine.begin() as conn:
-        auth.add_user(conn, "anna", "owner", "owner-password")
-        auth.add_user(conn, "sarah", "therapist", "therapist-password", therapist_name=THERAPIST)
-        auth.add_user(conn, "fred", "front_desk", "front-desk-password")
-    return seeded_db_env
-
-
 def open_page(page: str | None, user: auth.SignedInUser | None = None, **state) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     if user is not None:
