@@ -1030,7 +1030,7 @@ def _submit_entry(prefix: str, client_id: str, session_id: int | None) -> None:
     """Form callback: check and write the entry, or keep its problems for the form to show."""
     problems: dict[str, dict[str, list[str]]] = st.session_state.setdefault(_PROBLEMS, {})
     problems.pop(prefix, None)
-    if not _may_still_act():
+    if not may_still_act("record_session", client_id):
         return
     entry = _form_entry(prefix, client_id)
     try:
@@ -1079,7 +1079,7 @@ def _forget_form(prefix: str) -> None:
 
 def _delete_recorded(session_id: int) -> None:
     """Button callback: delete a session recorded in the app."""
-    if not _may_still_act():
+    if not may_still_act("delete_session"):
         return
     try:
         recording.delete_session(get_engine(), current_user(), session_id)
@@ -1089,11 +1089,3 @@ def _delete_recorded(session_id: int) -> None:
         return
     _forget_form(f"correct.{session_id}")
     st.session_state[_NOTICE] = "Session deleted (its values stay in the audit log)."
-
-
-def _may_still_act() -> bool:
-    """Whether the user who drew the page may still act (not signed out, disabled or idle)."""
-    if st.session_state.get("user") is None:  # demo mode: nobody signs in
-        with get_engine().connect() as conn:
-            return not auth.any_users(conn)
-    return _signed_in_user() is not None
