@@ -43,7 +43,11 @@ if requested and linked is None and st.session_state.get(CLIENT_KEY) is None:
     )
 
 choices = progress.client_choices(
-    clients, sessions, therapists=filters.therapists, headache_types=filters.headache_types
+    clients,
+    sessions,
+    therapists=filters.therapists,
+    headache_types=filters.headache_types,
+    baseline_sources=filters.baseline_sources,
 )
 labels = dict(zip(choices["client_id"], choices["label"], strict=True))
 current = st.session_state.get(CLIENT_KEY)
@@ -60,14 +64,14 @@ chosen = st.selectbox(
     on_change=forget_series,
     help="Type part of a name or an id to search.",
 )
-narrowed = bool(filters.therapists or filters.headache_types)
+narrowed = bool(filters.therapists or filters.headache_types or filters.baseline_sources)
 st.caption(
     (
         f"The list holds the {len(choices)} of {len(clients)} clients that match the sidebar's "
-        "therapist and headache-type filters. "
+        "therapist, headache-type and baseline filters. "
         if narrowed
-        else f"All {len(clients)} clients. The sidebar's therapist and headache-type filters "
-        "narrow this list. "
+        else f"All {len(clients)} clients. The sidebar's therapist, headache-type and baseline "
+        "filters narrow this list. "
     )
     + "A client's own history below is always shown in full (all dates, therapists and "
     "techniques)."

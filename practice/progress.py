@@ -15,6 +15,7 @@ import pandas as pd
 
 from practice import comparisons, config
 from practice.analysis import NOT_JUDGED, pain_rule_text
+from practice.filters import baseline_source_keys
 from practice.vocabulary import BASELINE_SOURCES, HEADACHE_TYPES, STATUSES, technique_label
 
 # "C0001 · Fatima Green": what the client picker shows, and searches as the user types.
@@ -120,11 +121,13 @@ def client_choices(
     *,
     therapists: Iterable[str] = (),
     headache_types: Iterable[str] = (),
+    baseline_sources: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Clients the picker offers (`client_id`, `label`), by id.
 
     With `therapists`, only clients who had a session with one of them; with `headache_types`,
-    only clients of those types. Empty means everyone.
+    only clients of those types; with `baseline_sources` ("diary", "recall", "not_recorded"),
+    only clients whose baseline came from one of them. Empty means everyone.
     """
     keep = pd.Series(True, index=clients.index)
     chosen_therapists = list(therapists)
@@ -134,6 +137,9 @@ def client_choices(
     chosen_types = list(headache_types)
     if chosen_types:
         keep &= clients["headache_type"].isin(chosen_types)
+    chosen_sources = list(baseline_sources)
+    if chosen_sources:
+        keep &= baseline_source_keys(clients["baseline_source"]).isin(chosen_sources)
     kept = clients.loc[keep, ["client_id", "client_name"]].sort_values("client_id")
     ids = kept["client_id"].astype(str)
     names = kept["client_name"].astype("string").str.strip()

@@ -74,3 +74,11 @@ def test_the_docs_explain_recall_and_last_observation_carried_forward() -> None:
     assert "### Baseline source" in text
     assert "McKenzie JA, Cutrer FM" in text
     assert "last observation carried forward" in text
+
+
+def test_the_client_picker_keeps_the_chosen_baseline_source() -> None:
+    clients, sessions = frames()
+    choices = progress.client_choices(clients, sessions, baseline_sources=("recall",))
+    assert choices["client_id"].tolist() == ["B"]
+    unknown = progress.client_choices(clients, sessions, baseline_sources=("not_recorded",))
+    assert unknown["client_id"].tolist() == ["C"]
