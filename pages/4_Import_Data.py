@@ -91,10 +91,16 @@ def _confirm_undo(import_id: int) -> None:
     ui.clear_caches()
     ui.audit("undo", f"import #{import_id}: {counts_text(undone)}")
     st.session_state.pop("import_done", None)
-    st.session_state["undo_message"] = ("success", preview.undo_summary(import_id, undone))
+    shown = preview.undo_summary(
+        import_id, undone, show_changes=permissions.sees_stored_values(actor)
+    )
+    st.session_state["undo_message"] = ("success", shown)
 
 
 engine = ui.get_engine()
+# Front desk never sees whether stored values differ from a file (practice.importing.permissions).
+actor = permissions.Actor.of(ui.current_user())
+show_changes = permissions.sees_stored_values(actor)
 
 st.header("1. Upload")
 uploaded = st.file_uploader(
@@ -209,7 +215,6 @@ elif files:
     if check.result is not None:
         st.write("If you import these files, the practice database changes like this:")
         changes = preview.change_table(check.result, check.clients_in_files)
-        actor = permissions.Actor.of(ui.current_user())
         st.dataframe(permissions.change_counts(actor, changes), hide_index=True)
         st.caption(preview.MATCHING_TEXT[check.kind])
     if not check.errors.empty:
@@ -270,7 +275,10 @@ elif files:
                     f"import #{result.import_id} ({', '.join(result.files)}): {result.summary()}",
                 )
                 bar.progress(1.0, text="Done.")
-                st.session_state["import_done"] = {"digest": digest, "summary": result.summary()}
+                st.session_state["import_done"] = {
+                    "digest": digest,
+                    "summary": result.summary(show_changes=show_changes),
+                }
                 st.rerun()
 
 st.header("Import history")
@@ -282,7 +290,7 @@ with engine.connect() as conn:
 if imports.empty:
     st.info("Nothing has been imported yet.")
 else:
-    history = preview.history_table(imports)
+    history = preview.history_table(imports, show_changes=show_changes)
     st.dataframe(
         history,
         hide_index=True,
@@ -302,7 +310,7 @@ else:
         if refusal is not None:
             st.caption(f"Import #{newest_id} cannot be undone by you: {refusal}.")
         elif st.session_state.get("undo_pending") == newest_id:
-            st.warning(preview.undo_question(newest))
+            st.warning(preview.undo_question(newest, show_changes=show_changes))
             yes, no, _ = st.columns([1, 1, 4])
             yes.button(
                 "Yes, undo it",

@@ -232,3 +232,19 @@ def test_front_desk_sees_new_and_stored_counts_and_cannot_undo_the_owners_import
     assert changes.columns.tolist() == ["Records", "New", "Already stored"]
     assert "undo" not in [b.key for b in at.button]
     assert any("was not made by you" in c.value for c in at.caption)
+
+    # Fred's own import: its summary, the history and the undo never tell stored values apart.
+    own = NEW_CLIENT.replace(b"N900", b"N906")
+    upload(at, ("own.csv", own))
+    at.button(key="do_import").click().run()
+    assert not at.exception
+    assert at.success[0].value.endswith("clients 1 added; sessions 2 added.")
+    history = frame_with(at, "Import")[0]
+    assert not [c for c in history.columns if "updated" in c or "unchanged" in c]
+    at.button(key="undo").click().run()
+    assert at.warning[0].value.endswith("and restores any stored values it changed.")
+    at.button(key="undo_confirm").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success if "was undone" in s.value] == [
+        "Import #3 was undone: 2 session(s) and 1 client(s) removed."
+    ]

@@ -331,9 +331,15 @@ def change_table(result: ImportResult, clients_in_files: int) -> pd.DataFrame:
 
 
 # --- history --------------------------------------------------------------------------------
-def history_table(imports: pd.DataFrame) -> pd.DataFrame:
-    """Import history (as fetch_imports returns it) with readable column names, newest first."""
+def history_table(imports: pd.DataFrame, *, show_changes: bool = True) -> pd.DataFrame:
+    """Import history (as fetch_imports returns it) with readable column names, newest first.
+
+    Without `show_changes` (front desk) the updated/unchanged counts are left out: they would
+    tell whether stored values differed from the files.
+    """
     columns = [c for c in HISTORY_COLUMNS if c in imports]  # older frames: no diary counts
+    if not show_changes:
+        columns = [c for c in columns if not c.endswith(("_updated", "_unchanged"))]
     table = imports.sort_values("id", ascending=False)[columns].copy()
     table["source"] = table["source"].map(SOURCE_LABELS).fillna(table["source"])
     table["notices"] = table["notices"].fillna("")
@@ -348,8 +354,11 @@ def undoable_import(imports: pd.DataFrame) -> pd.Series | None:
     return completed.loc[completed["id"].idxmax()]
 
 
-def undo_question(row: pd.Series) -> str:
-    """The confirmation text for undoing `row` (markdown-escaped file names)."""
+def undo_question(row: pd.Series, *, show_changes: bool = True) -> str:
+    """The confirmation text for undoing `row` (markdown-escaped file names).
+
+    Without `show_changes` (front desk) it does not say how many stored records come back.
+    """
     restored = int(row["clients_updated"]) + int(row["sessions_updated"])
     added = f"{int(row['sessions_added'])} session(s) and {int(row['clients_added'])} client(s)"
     if int(row.get("diary_days_added", 0)) or int(row.get("diary_days_updated", 0)):
@@ -360,6 +369,8 @@ def undo_question(row: pd.Series) -> str:
         f"{pd.Timestamp(row['started_at']):%d %b %Y %H:%M})? "
         f"This removes the {added} it added"
     )
+    if not show_changes:
+        return f"{question} and restores any stored values it changed."
     if restored:
         return (
             f"{question} and restores the previous values of the {restored} record(s) it changed."
@@ -367,8 +378,16 @@ def undo_question(row: pd.Series) -> str:
     return f"{question}; it changed no stored records."
 
 
-def undo_summary(import_id: int, undone: Mapping[str, int]) -> str:
-    """One line saying what an undo did."""
+def undo_summary(import_id: int, undone: Mapping[str, int], *, show_changes: bool = True) -> str:
+    """One line saying what an undo did (without `show_changes`: only what it removed)."""
+    if not show_changes:
+        removed = (
+            f"{undone['diary_days_removed']} diary day(s)"
+            if "diary_days_removed" in undone
+            else f"{undone['sessions_removed']} session(s) and {undone['clients_removed']} "
+            "client(s)"
+        )
+        return f"Import #{import_id} was undone: {removed} removed."
     if "diary_days_removed" in undone:
         return (
             f"Import #{import_id} was undone: {undone['diary_days_removed']} diary day(s) "

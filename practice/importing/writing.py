@@ -52,9 +52,20 @@ class ImportResult:
     diary_days_updated: int = 0
     diary_days_unchanged: int = 0
 
-    def summary(self) -> str:
-        """One line for the command line and the upload page."""
+    def summary(self, *, show_changes: bool = True) -> str:
+        """One line for the command line and the upload page.
+
+        Without `show_changes` (front desk) only what was added: updated/unchanged counts
+        would tell whether stored values differed (practice.importing.permissions).
+        """
         verb = "would import" if self.dry_run else "imported"
+        if not show_changes:
+            added = (
+                f"diary days {self.diary_days_added} added"
+                if self.kind == "diary"
+                else f"clients {self.clients_added} added; sessions {self.sessions_added} added"
+            )
+            return f"{verb} {self.rows_read} row(s) from {len(self.files)} file(s): {added}"
         if self.kind == "diary":
             return (
                 f"{verb} {self.rows_read} diary row(s) from {len(self.files)} file(s): "
