@@ -182,3 +182,14 @@ def test_a_file_read_already_is_not_parsed_again(monkeypatch: pytest.MonkeyPatch
     batch = prepare_batch([("export.csv", data)], tables={"export.csv": table})
     assert batch.errors.empty
     assert batch.clients["client_name"].tolist() == [NAME]
+
+
+def test_accented_words_late_in_a_large_file_are_judged_too() -> None:
+    ascii_rows = "".join(
+        ROW.format(name="Ann Lee").replace("C1", f"A{i}") for i in range(40_000)
+    )  # about 2 MB of plain ASCII first
+    late = (HEADER + ascii_rows + ROW.format(name=NAME).replace("C1", "Z1")).encode("mac_roman")
+    with pytest.raises(UnreadableFile) as caught:
+        read_table("late.csv", late)
+    assert "cannot be told with confidence" in caught.value.problem.message
+    assert [(p.row, p.column) for p in caught.value.problems[1:]] == [(40_002, "client_name")]

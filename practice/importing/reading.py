@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
 import warnings
 from collections.abc import Callable
@@ -43,13 +44,14 @@ _NAMES = {"cp1252": "windows-1252", "mac_roman": "mac-roman", "latin_1": "iso-88
 # _CLEAN) and every other candidate's text looks clearly worse (by at least _MARGIN).
 _CLEAN = 0.1
 _MARGIN = 0.1
-_SAMPLE_BYTES = 1 << 20  # a guess is judged on the first MiB (enough, and fast for any size)
+_SAMPLE_WORDS = 5000  # a guess is judged on this many words (enough, and fast for any size)
 _NON_ASCII_WORD = re.compile(rb'[^\s,;"]*[\x80-\xff][^\s,;"]*')
 # A valid UTF-8 multi-byte sequence: in a file that is not UTF-8 as a whole, a sign of mixing.
 _UTF8_SEQUENCE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
 )
-_CELLS_NAMED = 20  # cells in doubt named in a refusal (the count says how many more)
+_CELLS_NAMED = 20  # cells in doubt named in a refusal's message (it says how many more)
+_CELLS_LISTED = 1000  # cells in doubt listed one per line in the report
 
 
 @dataclass(frozen=True)
@@ -249,8 +251,10 @@ def _detect(data: bytes) -> tuple[str, str]:
     when nothing reads clean, or two encodings give different texts that read about as well
     (e.g. 'Zoë' in Mac Roman is 'Zo‘' in Windows-1252: both look like text).
     """
-    # Judged on the words that hold non-ASCII bytes only: ASCII around them dilutes the ratio.
-    sample = b" ".join(_NON_ASCII_WORD.findall(data, 0, _SAMPLE_BYTES))
+    # Judged on the words that hold non-ASCII bytes only (ASCII around them dilutes the
+    # ratio), wherever in the file they are: the first _SAMPLE_WORDS of them.
+    words = itertools.islice(_NON_ASCII_WORD.finditer(data), _SAMPLE_WORDS)
+    sample = b" ".join(match.group() for match in words)
     ranked = _rank(sample, _CANDIDATES)
     if not ranked or ranked[0][0] > _CLEAN:
         guess = from_bytes(sample).best()
@@ -319,9 +323,9 @@ def _refuse_in_doubt(file: str, data: bytes, doubt: _InDoubt) -> None:
         "Save it as CSV UTF-8, or choose its encoding (--encoding NAME on the command line, "
         "or the encoding choice on the upload page)"
     )
-    details = [
+    details = [  # one line per cell, up to a report's worth; the message has the count
         Problem(file, p.row, p.column, "error", "the bytes of this cell are in doubt", p.value)
-        for p in found
+        for p in found[:_CELLS_LISTED]
     ]
     raise UnreadableFile(Problem(file, None, None, "error", message), *details)
 
