@@ -3,6 +3,7 @@
 import streamlit as st
 
 from practice import comparisons, ui
+from practice.analysis.diary import DIARY_MEASURES, diary_source_summary
 from practice.charts import groups as charts
 from practice.charts.style import technique_colors
 from practice.config import MIN_GROUP_N, TIME_POINT_WINDOW_DAYS
@@ -106,6 +107,9 @@ colors = technique_colors(comparisons.technique_keys(ui.load_sessions()))
 measure_label = comparisons.MEASURE_LABELS[measure]
 
 st.subheader("Change by technique")
+source = diary_source_summary(outcomes, measure) if measure in DIARY_MEASURES else ""
+if source:
+    st.caption(f"{measure_label.capitalize()}: {source} (docs/metrics.md, Headache diaries).")
 if when:
     st.caption(
         f"Values {comparisons.WHEN_CHOICES[when].lower()} after each client's first session: "

@@ -8,8 +8,9 @@ import pytest
 
 from practice import progress
 from practice.analysis import compute_client_outcomes
-from practice.analysis.diary import WINDOW_COLUMNS, diary_windows
+from practice.analysis.diary import WINDOW_COLUMNS, diary_source_summary, diary_windows
 from practice.reports import summarise_client
+from practice.reports.practice_report import summarise_practice
 from tests.analysis_frames import make_clients, make_sessions, weekly
 
 DAY0 = pd.Timestamp("2025-01-06")  # every client's first session (analysis_frames' day 0)
@@ -180,3 +181,16 @@ def test_progress_and_the_client_report_say_which_figures_came_from_the_diary(
     assert progress.diary_source_text(outcomes.set_index("client_id").loc["B"], "hd28") == ""
     report = summarise_client(*practice, "A", outcomes=outcomes)
     assert report.headline[0][0] == "Headache days per 28 days (from the headache diary)"
+
+
+def test_the_source_summary_counts_series_that_took_figures_from_the_diary(
+    practice: tuple[pd.DataFrame, pd.DataFrame], diary: pd.DataFrame
+) -> None:
+    outcomes = compute_client_outcomes(*practice, diary=diary)
+    assert diary_source_summary(outcomes) == (
+        "from a headache diary in 2 of 3 series (1 baseline and latest, 1 one of the two); "
+        "the rest from reports"
+    )
+    assert diary_source_summary(compute_client_outcomes(*practice)) == ""
+    rows = dict(summarise_practice(*practice, outcomes=outcomes).population)
+    assert rows["Headache days per 28 days came"].startswith("from a headache diary in 2 of 3")

@@ -81,3 +81,16 @@ def test_client_progress_shows_the_diary_calendar_and_its_headache_days(practice
         f"{start + pd.Timedelta(days=7 * week):%a %-d %b %Y}" for week in range(6)
     ]
     assert any("diary days logged" in c.value for c in at.caption)
+
+
+def test_the_techniques_page_says_how_many_series_took_headache_days_from_a_diary(
+    practice: Engine,
+) -> None:
+    import_files(practice, [("diary.csv", diary_csv(CLIENTS, repeat_row=None))])
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["user"] = OWNER
+    at.switch_page("pages/2_Techniques.py").run()
+    assert not at.exception
+    captions = [c.value for c in at.caption if "headache diary in" in c.value]
+    assert len(captions) == 1
+    assert captions[0].startswith("Headache days per 28 days: from a headache diary in 3 of ")

@@ -287,3 +287,19 @@ def _levels(frame: pd.DataFrame) -> pd.Series:
     text = text.mask(headache.fillna(False).astype(bool) & level.isna(), CALENDAR_LEVELS[-1])
     text = text.mask(headache.eq(False).fillna(False).astype(bool), "no headache")
     return text.mask(headache.isna(), "not logged")
+
+
+def diary_source_summary(outcomes: pd.DataFrame, key: str = "hd28") -> str:
+    """Where the series' figures of `key` came from, in words: how many took their baseline
+    or latest value from a headache diary ("" when no series did)."""
+    source = outcomes.get(f"{key}_source", pd.Series(dtype=object))
+    counted = source.notna()
+    from_diary = source.isin(["diary", "mixed"])
+    if not from_diary.any():
+        return ""
+    both = int(source.eq("diary").sum())
+    mixed = int(source.eq("mixed").sum())
+    return (
+        f"from a headache diary in {int(from_diary.sum())} of {int(counted.sum())} series "
+        f"({both} baseline and latest, {mixed} one of the two); the rest from reports"
+    )

@@ -23,6 +23,7 @@ from practice.analysis import (
     funnel_data,
     pain_rule_text,
 )
+from practice.analysis.diary import diary_source_summary
 from practice.charts.groups import funnel_chart
 from practice.filters import Filters, filter_outcomes, filter_sessions
 from practice.formatting import estimate_text, interval_text, period_text
@@ -260,6 +261,10 @@ def population_rows(
         ),
         ("Age at intake", _median_iqr(clients["age_at_intake"], " years")),
         ("Headache days per 28 days at baseline", _median_iqr(outcomes["hd28_baseline"])),
+        (
+            "Headache days per 28 days came",
+            diary_source_summary(outcomes) or "from reports (no headache diary)",
+        ),
         (
             f"Chronic at baseline ({config.CHRONIC_HEADACHE_DAYS}+ headache days)",
             _share(int(outcomes["chronic_headache"].eq(True).sum()), int(based_hd28.sum())),
