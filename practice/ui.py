@@ -88,6 +88,9 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "import": frozenset({"owner", "front_desk"}),
     "undo": frozenset({"owner", "front_desk"}),
     "download": frozenset(ROLE_LABELS),  # any role, on a page it may open
+    # Sessions recorded in the app (practice/recording.py also checks client and therapist).
+    "record_session": frozenset({"owner", "therapist"}),
+    "delete_session": frozenset({"owner", "therapist"}),
 }
 
 
@@ -929,7 +932,7 @@ def record_session_section(client_id: str) -> None:
             "Delete this session",
             key=f"delete.{chosen}",
             on_click=_delete_recorded,
-            args=(int(chosen),),
+            args=(int(chosen), client_id),
             help="Deletes the session from Headway; its values stay in the audit log.",
         )
 
@@ -1077,9 +1080,9 @@ def _forget_form(prefix: str) -> None:
         del st.session_state[key]
 
 
-def _delete_recorded(session_id: int) -> None:
+def _delete_recorded(session_id: int, client_id: str) -> None:
     """Button callback: delete a session recorded in the app."""
-    if not may_still_act("delete_session"):
+    if not may_still_act("delete_session", client_id):
         return
     try:
         recording.delete_session(get_engine(), current_user(), session_id)

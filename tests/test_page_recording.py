@@ -150,3 +150,16 @@ def test_a_user_disabled_or_idle_since_the_page_was_drawn_records_nothing(
     at.button(key=SUBMIT).click().run()
     assert recorded(practice) == [] and audit_events(practice) == []
     assert not any(b.key == SUBMIT for b in at.button)  # signed out: the form is gone
+
+
+def test_a_user_disabled_since_the_page_was_drawn_deletes_nothing(practice: Engine) -> None:
+    at = open_page(OWNER, "C0001")
+    fill(at, session_date=DAY, therapist="Priya Raman", techniques=["swedish"], pain_pre=3.0)
+    at.button(key=SUBMIT).click().run()
+    with practice.connect() as conn:
+        session_id = conn.execute(text("SELECT id FROM sessions WHERE import_id IS NULL")).scalar()
+    with practice.begin() as conn:
+        disable_user(conn, "anna")
+    at.button(key=f"delete.{session_id}").click().run()
+    assert len(recorded(practice)) == 1
+    assert audit_events(practice) == ["session_recorded"]
