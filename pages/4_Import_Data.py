@@ -18,6 +18,13 @@ from practice.importing.batch import hash_files
 from practice.importing.reading import ENCODING_CHOICES
 
 REPORT_ROWS_SHOWN = 1000  # the download always holds every problem
+UPLOADS_DONE = "uploads_done"  # session key: imports made here; each one empties the upload box
+
+
+def upload_key(imports_done: int) -> str:
+    """The upload box's widget key: a new key (a new, empty box) after each import."""
+    return "csv" if imports_done == 0 else f"csv.{imports_done}"
+
 
 ui.require_router(__file__)
 st.caption(
@@ -107,7 +114,7 @@ uploaded = st.file_uploader(
     "CSV exports: one file, or several that belong together (an intake file and a sessions file)",
     accept_multiple_files=True,
     type=["csv", "txt", "tsv"],
-    key="csv",
+    key=upload_key(st.session_state.get(UPLOADS_DONE, 0)),
     max_upload_size=max(1, math.ceil(config.MAX_UPLOAD_MB)),
     help=f"Up to {config.MAX_UPLOAD_MB:.0f} MB per file.",
 )
@@ -115,12 +122,13 @@ files = [(f.name, f.getvalue()) for f in uploaded or []]
 digest = hash_files(files) if files else ""
 done = st.session_state.get("import_done")
 
-if files and done and done["digest"] == digest:
+if done and not files:  # the box was emptied by the import: the next upload starts afresh
     st.success(f"✅ Done: {done['summary']}.")
     st.caption("Notices about the import are listed in the import history below.")
     if ui.may_open("0_Overview.py"):
         st.page_link("pages/0_Overview.py", label="Open the Overview", icon="🏠")
 elif files:
+    st.session_state.pop("import_done", None)
     if st.session_state.get("mapping_digest") != digest:  # new files: start from memory again
         for key in [k for k in st.session_state if str(k).startswith("map_")]:
             del st.session_state[key]
@@ -276,9 +284,10 @@ elif files:
                 )
                 bar.progress(1.0, text="Done.")
                 st.session_state["import_done"] = {
-                    "digest": digest,
                     "summary": result.summary(show_changes=show_changes),
                 }
+                # A new upload box: the next upload is checked on its own, not with these files.
+                st.session_state[UPLOADS_DONE] = st.session_state.get(UPLOADS_DONE, 0) + 1
                 st.rerun()
 
 st.header("Import history")

@@ -128,7 +128,8 @@ def test_a_good_upload_imports_a_new_client_and_undo_removes_it(app_engine: Engi
         "Import #2 was undone: 2 session(s) and 1 client(s) removed, 0 session(s) and "
         "0 client(s) restored."
     ]
-    assert "do_import" in [b.key for b in at.button]  # the files are still there to import
+    # The import emptied the upload box (issue 11): to import again, upload the file again.
+    assert "do_import" not in [b.key for b in at.button]
     after_undo = counts(app_engine)
     assert (after_undo.clients, after_undo.sessions) == (before.clients, before.sessions)
     assert frame_with(at, "Import")[0]["Status"].tolist() == ["undone", "completed"]
@@ -248,3 +249,25 @@ def test_front_desk_sees_new_and_stored_counts_and_cannot_undo_the_owners_import
     assert [s.value for s in at.success if "was undone" in s.value] == [
         "Import #3 was undone: 2 session(s) and 1 client(s) removed."
     ]
+
+
+def test_after_an_import_the_upload_box_is_empty_and_the_next_upload_is_checked_alone(
+    app_engine: Engine,
+) -> None:
+    at = open_page()
+    upload(at, ("new.csv", NEW_CLIENT))
+    at.button(key="do_import").click().run()
+    assert "clients 1 added" in at.success[0].value
+    # A new box (a new widget key) that holds no file: the imported one is not kept.
+    assert [u.key for u in at.file_uploader] == ["csv.1"]
+    assert not at.file_uploader(key="csv.1").value
+    other = csv_bytes(
+        "client_id,intake_date,session_date,therapist,techniques",
+        "N905,2025-06-02,2025-06-05,Jo Park,TPT",
+    )
+    at.file_uploader(key="csv.1").set_value([("other.csv", other, "text/csv")]).run()
+    assert not at.exception
+    changes = frame_with(at, "Added")[0].set_index("Records")
+    # other.csv alone: new.csv's two sessions are not checked again as "unchanged" with it.
+    assert changes.loc["Sessions"].to_dict() == {"Added": 1, "Updated": 0, "Unchanged": 0}
+    assert not any("clients 1 added" in s.value for s in at.success)
