@@ -194,3 +194,23 @@ def test_the_source_summary_counts_series_that_took_figures_from_the_diary(
     assert diary_source_summary(compute_client_outcomes(*practice)) == ""
     rows = dict(summarise_practice(*practice, outcomes=outcomes).population)
     assert rows["Headache days per 28 days came"].startswith("from a headache diary in 2 of 3")
+
+
+@pytest.mark.parametrize(
+    ("at", "latest", "latest_from"),
+    [
+        ("4w", 3.5, "diary"),  # window 1 (days 0-27) ends at the time point: pro-rated 2 of 16
+        ("8w", 6.0, "sessions"),  # window 2 has too few logged days: the reports' value stays
+    ],
+)
+def test_at_a_time_point_the_diary_window_ending_there_is_used(
+    practice: tuple[pd.DataFrame, pd.DataFrame],
+    diary: pd.DataFrame,
+    at: str,
+    latest: float,
+    latest_from: str,
+) -> None:
+    outcomes = compute_client_outcomes(*practice, diary=diary, at=at).set_index("client_id")
+    a = outcomes.loc["A"]
+    assert (a["hd28_latest"], a["hd28_latest_from"]) == (pytest.approx(latest), latest_from)
+    assert a["hd28_baseline_from"] == "diary"

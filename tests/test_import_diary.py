@@ -65,6 +65,9 @@ def test_a_diary_s_own_words_land_in_the_diary_columns() -> None:
     }
     # The session importer keeps reading `headache` as the headache type.
     assert map_columns("s.csv", ["headache"]).to_header == {"headache_type": "headache"}
+    # ... and a bare `ID` there is left alone (usually the appointment's number).
+    assert map_columns("s.csv", ["ID"]).to_header == {}
+    assert map_columns("s.csv", ["ID"], {"ID": "client_id"}).to_header == {"client_id": "ID"}
 
 
 def test_a_real_shaped_diary_is_stored_one_row_per_client_and_day(engine: Engine) -> None:
