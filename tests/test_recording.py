@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from practice.auth import SignedInUser, fetch_audit_log
-from practice.importing import ImportRejected, import_files
+from practice.importing import ImportRejected, UndoRefused, import_files, undo_import
 from practice.queries import fetch_sessions
 from practice.recording import (
     EntryRejected,
@@ -222,3 +222,21 @@ def test_an_export_holding_a_recorded_session_matches_it(
         sessions = fetch_sessions(conn)
     assert len(sessions) == 3
     assert sessions.set_index("session_id").loc[session_id, "pain_pre"] == float(pain_pre)
+
+
+def test_undoing_an_import_keeps_what_recorded_sessions_use_or_refuses(practice: Engine) -> None:
+    later = csv_bytes(HEADER, "C3,2025-02-01,2025-02-02,Lee Chan,Hot stones,5,4")
+    import_files(practice, [("later.csv", later)])  # import #2 adds C3, Lee Chan, hot stones
+    on_c1 = entry(therapist="Lee Chan", techniques=("hot_stones",))
+    record_session(practice, OWNER, on_c1)  # C1 came with import #1
+    undo_import(practice, 2)
+    with practice.connect() as conn:
+        sessions = fetch_sessions(conn)
+    assert sessions.loc[sessions["therapist"] == "Lee Chan", "techniques"].tolist() == [
+        "hot_stones"
+    ]
+
+    on_c2 = entry(client_id="C2", therapist="Sam Wu", techniques=("swedish",))
+    record_session(practice, OWNER, on_c2)
+    with pytest.raises(UndoRefused, match=r"sessions recorded in the app \(C1 on 2025-01-12"):
+        undo_import(practice, 1)  # C1 and C2 came with import #1

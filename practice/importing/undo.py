@@ -63,8 +63,16 @@ def undo_import(engine: Engine, import_id: int, *, actor: Actor | None = None) -
             | _clients_of(conn, priors) - set(added_clients["id"].tolist())
         )
         rebuild_series(conn, survivors)
-        for table in ("therapists", "techniques"):
-            conn.execute(text(f"DELETE FROM {table} WHERE import_id = :i"), {"i": import_id})  # noqa: S608
+        # A therapist or technique this import added stays while a session recorded in the app
+        # still uses it (every imported session using it is gone by now).
+        for table, used in (
+            ("therapists", "SELECT therapist_id FROM sessions"),
+            ("techniques", "SELECT technique_id FROM session_techniques"),
+        ):
+            conn.execute(
+                text(f"DELETE FROM {table} WHERE import_id = :i AND id NOT IN ({used})"),  # noqa: S608
+                {"i": import_id},
+            )
         conn.execute(text("DELETE FROM prior_values WHERE import_id = :i"), {"i": import_id})
         conn.execute(
             text("UPDATE imports SET status = 'undone', undone_at = :now WHERE id = :i"),
@@ -94,6 +102,21 @@ def _check_undoable(conn: Connection, import_id: int) -> None:
         raise UndoRefused(
             f"import #{import_id} cannot be undone while the later import "
             f"#{later} is in place; undo #{later} first"
+        )
+    recorded = conn.execute(
+        text(
+            "SELECT c.client_code, s.session_date FROM sessions s "
+            "JOIN clients c ON c.id = s.client_id "
+            "WHERE s.import_id IS NULL AND c.import_id = :i ORDER BY c.client_code, s.session_date"
+        ),
+        {"i": import_id},
+    ).all()
+    if recorded:
+        shown = ", ".join(f"{code} on {pd.Timestamp(day):%Y-%m-%d}" for code, day in recorded[:5])
+        raise UndoRefused(
+            f"import #{import_id} added clients who now have sessions recorded in the app "
+            f"({shown}{', ...' if len(recorded) > 5 else ''}); delete those sessions on "
+            "Client progress first, or keep this import"
         )
 
 
