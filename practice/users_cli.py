@@ -26,7 +26,9 @@ def add_users_command(commands: argparse._SubParsersAction) -> None:
         default=None,
         help="for a therapist: their name as the exports spell it",
     )
-    passwd = actions.add_parser("passwd", help="set a new password (also unlocks the user)")
+    passwd = actions.add_parser(
+        "passwd", help="set a new password (and forget the name's failed sign-ins)"
+    )
     passwd.add_argument("username", metavar="NAME")
     actions.add_parser("list", help="list users (never their passwords)")
     disable = actions.add_parser("disable", help="stop a user from signing in")
