@@ -287,6 +287,24 @@ if not calendar.empty:
         key="png-diary",
         client_id=chosen,
     )
+    windows = progress.diary_window_table(ui.load_diary(), outcome)
+    if not windows.empty:
+        st.caption(
+            "The series' 28-day windows: baseline is the 28 days before the first session. A "
+            "window with fewer logged days is pro-rated, or left out when too few are logged."
+        )
+        st.dataframe(
+            windows,
+            hide_index=True,
+            placeholder="–",
+            column_config={
+                "Headache days per 28 days": st.column_config.NumberColumn(format="%.1f"),
+                "Medication days per 28 days": st.column_config.NumberColumn(format="%.1f"),
+                "Mean severity on headache days (0-3)": st.column_config.NumberColumn(
+                    format="%.1f"
+                ),
+            },
+        )
 
 # --- sessions ----------------------------------------------------------------------------------
 st.subheader("Sessions")

@@ -725,3 +725,32 @@ def diary_caption(days: pd.DataFrame, outcome: pd.Series | None) -> str:
         f"{text} This series' headache days per 28 days come from the reports: the diary has "
         "too few logged days in its windows (docs/metrics.md, Headache diaries)."
     )
+
+
+def diary_window_table(diary: pd.DataFrame, outcome: pd.Series) -> pd.DataFrame:
+    """The series' 28-day diary windows as the page shows them: dates, logged days, headache
+    and medication days per 28 days, mean severity, and how each was counted."""
+    from practice.analysis.diary import diary_windows
+
+    series = pd.DataFrame(
+        [outcome[["client_id", "series_number", "first_session_date", "last_session_date"]]]
+    )
+    windows = diary_windows(diary[diary["client_id"] == outcome["client_id"]], series)
+    counted = np.select(
+        [~windows["included"].astype(bool), windows["prorated"].astype(bool)],
+        ["left out: too few days logged", "pro-rated to 28 days"],
+        default="as logged",
+    )
+    return pd.DataFrame(
+        {
+            "Window": windows["window"].map(lambda w: "baseline" if w == 0 else f"{w}"),
+            "From": windows["window_start"].dt.date,
+            "To": windows["window_end"].dt.date,
+            "Days logged": windows["days_logged"].astype(int),
+            "Headache days": windows["headache_days"].astype(int),
+            "Headache days per 28 days": windows["hd28"].astype(float),
+            "Medication days per 28 days": windows["medication_days_28"].astype(float),
+            "Mean severity on headache days (0-3)": windows["severity_mean"].astype(float),
+            "Counted": counted,
+        }
+    )

@@ -214,3 +214,19 @@ def test_at_a_time_point_the_diary_window_ending_there_is_used(
     a = outcomes.loc["A"]
     assert (a["hd28_latest"], a["hd28_latest_from"]) == (pytest.approx(latest), latest_from)
     assert a["hd28_baseline_from"] == "diary"
+
+
+def test_the_window_table_shows_how_each_window_was_counted(
+    practice: tuple[pd.DataFrame, pd.DataFrame], diary: pd.DataFrame
+) -> None:
+    outcomes = compute_client_outcomes(*practice, diary=diary)
+    table = progress.diary_window_table(diary, outcomes[outcomes["client_id"] == "A"].iloc[0])
+    assert table["Window"].tolist() == ["baseline", "1", "2"]
+    assert table["Days logged"].tolist() == [28, 16, 10]
+    assert table["Headache days per 28 days"].tolist()[:2] == [7.0, 3.5]
+    assert table["Counted"].tolist() == [
+        "as logged",
+        "pro-rated to 28 days",
+        "left out: too few days logged",
+    ]
+    assert str(table["From"].iloc[0]) == "2024-12-09"

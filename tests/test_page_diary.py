@@ -81,6 +81,9 @@ def test_client_progress_shows_the_diary_calendar_and_its_headache_days(practice
         f"{start + pd.Timedelta(days=7 * week):%a %-d %b %Y}" for week in range(6)
     ]
     assert any("diary days logged" in c.value for c in at.caption)
+    windows = frame_with(at, "Counted")[0]
+    assert windows["Window"].iloc[0] == "baseline"
+    assert windows["Headache days per 28 days"].iloc[0] == pytest.approx(row["hd28_baseline"])
 
 
 def test_the_techniques_page_says_how_many_series_took_headache_days_from_a_diary(
