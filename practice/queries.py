@@ -7,34 +7,68 @@ client codes (`client_id`) and therapist names, as users know them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, func, select
 
+from practice import db
 from practice.columns import COLUMNS
-from practice.importing.writing import read_table
+from practice.models import Client, DiaryDay, Import, Session, Therapist, TreatmentSeries
 from practice.series import NO_SERIES
 
-CLIENT_FRAME_SQL = """
-SELECT client_code AS client_id, name AS client_name, intake_date, birth_year, sex,
-       headache_type, headache_years, baseline_pain, baseline_headache_days_28d,
-       baseline_medication_days_28d, baseline_hit6, baseline_midas, baseline_stress,
-       baseline_sleep_quality, baseline_source, triggers, referral_source
-FROM clients ORDER BY client_code
-"""
+# The clients frame: the practice's client code as `client_id`, every intake column.
+CLIENT_FRAME = select(
+    Client.client_code.label("client_id"),
+    Client.name.label("client_name"),
+    Client.intake_date,
+    Client.birth_year,
+    Client.sex,
+    Client.headache_type,
+    Client.headache_years,
+    Client.baseline_pain,
+    Client.baseline_headache_days_28d,
+    Client.baseline_medication_days_28d,
+    Client.baseline_hit6,
+    Client.baseline_midas,
+    Client.baseline_stress,
+    Client.baseline_sleep_quality,
+    Client.baseline_source,
+    Client.triggers,
+    Client.referral_source,
+).order_by(Client.client_code)
 
-SESSION_FRAME_SQL = """
-SELECT s.id AS session_id, c.client_code AS client_id, t.name AS therapist,
-       ts.number AS series_number, s.series_code, s.session_date, s.status, s.duration_min,
-       s.pressure, s.pain_pre, s.pain_post, s.headache_days_7d, s.headache_days_28d,
-       s.medication_days_7d, s.hit6, s.midas, s.stress, s.sleep_quality, s.techniques,
-       s.self_care, s.cancel_reason, s.notes
-FROM sessions s
-JOIN clients c ON c.id = s.client_id
-JOIN therapists t ON t.id = s.therapist_id
-LEFT JOIN treatment_series ts ON ts.id = s.series_id
-ORDER BY c.client_code, s.session_date, t.name
-"""
+# The sessions frame: client code and therapist name instead of their ids.
+SESSION_FRAME = (
+    select(
+        Session.id.label("session_id"),
+        Client.client_code.label("client_id"),
+        Therapist.name.label("therapist"),
+        TreatmentSeries.number.label("series_number"),
+        Session.series_code,
+        Session.session_date,
+        Session.status,
+        Session.duration_min,
+        Session.pressure,
+        Session.pain_pre,
+        Session.pain_post,
+        Session.headache_days_7d,
+        Session.headache_days_28d,
+        Session.medication_days_7d,
+        Session.hit6,
+        Session.midas,
+        Session.stress,
+        Session.sleep_quality,
+        Session.techniques,
+        Session.self_care,
+        Session.cancel_reason,
+        Session.notes,
+    )
+    .join(Client, Client.id == Session.client_id)
+    .join(Therapist, Therapist.id == Session.therapist_id)
+    .outerjoin(TreatmentSeries, TreatmentSeries.id == Session.series_id)
+    .order_by(Client.client_code, Session.session_date, Therapist.name)
+)
 
 # Number columns come back as floats (NaN when missing) on either database.
 NUMERIC_CLIENT_COLUMNS = tuple(c.name for c in COLUMNS if c.part == "intake" and c.kind == "number")
@@ -45,13 +79,13 @@ NUMERIC_SESSION_COLUMNS = tuple(
 
 def fetch_clients(conn: Connection) -> pd.DataFrame:
     """Every client with their intake, one row each, ordered by client code."""
-    frame = read_table(conn, CLIENT_FRAME_SQL)
+    frame = db.read_frame(conn, CLIENT_FRAME)
     return _as_floats(frame, NUMERIC_CLIENT_COLUMNS)
 
 
 def fetch_sessions(conn: Connection) -> pd.DataFrame:
     """Every session with its client code, therapist name and series number, oldest first."""
-    frame = read_table(conn, SESSION_FRAME_SQL)
+    frame = db.read_frame(conn, SESSION_FRAME)
     frame = _as_floats(frame, NUMERIC_SESSION_COLUMNS)
     # A follow-up visit that belongs to no series has no series row: number 0 (NO_SERIES).
     frame["series_number"] = frame["series_number"].fillna(NO_SERIES).astype("int64")
@@ -59,18 +93,25 @@ def fetch_sessions(conn: Connection) -> pd.DataFrame:
     return frame
 
 
-DIARY_FRAME_SQL = """
-SELECT c.client_code AS client_id, d.diary_date, d.headache, d.severity, d.pain, d.medication,
-       d.notes
-FROM diary_days d
-JOIN clients c ON c.id = d.client_id
-ORDER BY c.client_code, d.diary_date
-"""
+# The diary frame: one row per client and day, with the client's code.
+DIARY_FRAME = (
+    select(
+        Client.client_code.label("client_id"),
+        DiaryDay.diary_date,
+        DiaryDay.headache,
+        DiaryDay.severity,
+        DiaryDay.pain,
+        DiaryDay.medication,
+        DiaryDay.notes,
+    )
+    .join(Client, Client.id == DiaryDay.client_id)
+    .order_by(Client.client_code, DiaryDay.diary_date)
+)
 
 
 def fetch_diary_days(conn: Connection) -> pd.DataFrame:
     """Every headache diary day with its client code, oldest first per client."""
-    frame = read_table(conn, DIARY_FRAME_SQL)
+    frame = db.read_frame(conn, DIARY_FRAME)
     frame["diary_date"] = pd.to_datetime(frame["diary_date"]).astype("datetime64[ns]")
     frame["headache"] = frame["headache"].astype(bool)
     return _as_floats(frame, ("severity", "pain", "medication"))
@@ -94,19 +135,22 @@ class PracticeCounts:
 
 def fetch_counts(conn: Connection) -> PracticeCounts:
     """How many clients, sessions and therapists are stored, and over which dates."""
+
+    def count(model: type[Client | Session | Therapist]) -> Any:
+        return select(func.count()).select_from(model).scalar_subquery()
+
     row = conn.execute(
-        text(
-            "SELECT (SELECT COUNT(*) FROM clients), (SELECT COUNT(*) FROM sessions), "
-            "(SELECT COUNT(*) FROM therapists), (SELECT MIN(session_date) FROM sessions), "
-            "(SELECT MAX(session_date) FROM sessions)"
+        select(
+            count(Client),
+            count(Session),
+            count(Therapist),
+            select(func.min(Session.session_date)).scalar_subquery(),
+            select(func.max(Session.session_date)).scalar_subquery(),
         )
     ).one()
-    sources = {
-        r[0]
-        for r in conn.execute(
-            text("SELECT DISTINCT source FROM imports WHERE status = 'completed'")
-        )
-    }
+    sources = set(
+        conn.execute(select(Import.source).where(Import.status == "completed").distinct()).scalars()
+    )
     first, last = (pd.Timestamp(v) if v is not None else None for v in row[3:5])
     return PracticeCounts(
         int(row[0]), int(row[1]), int(row[2]), first, last, sample_only=sources == {"sample"}
@@ -115,12 +159,25 @@ def fetch_counts(conn: Connection) -> PracticeCounts:
 
 def fetch_imports(conn: Connection) -> pd.DataFrame:
     """Import history, newest first, with what each import changed."""
-    return read_table(
+    return db.read_frame(
         conn,
-        """
-        SELECT id, source, file_names, started_at, status, rows_read, clients_added,
-               clients_updated, sessions_added, sessions_updated, sessions_unchanged,
-               diary_days_added, diary_days_updated, diary_days_unchanged, undone_at,
-               imported_by, notices
-        FROM imports ORDER BY id DESC""",
+        select(
+            Import.id,
+            Import.source,
+            Import.file_names,
+            Import.started_at,
+            Import.status,
+            Import.rows_read,
+            Import.clients_added,
+            Import.clients_updated,
+            Import.sessions_added,
+            Import.sessions_updated,
+            Import.sessions_unchanged,
+            Import.diary_days_added,
+            Import.diary_days_updated,
+            Import.diary_days_unchanged,
+            Import.undone_at,
+            Import.imported_by,
+            Import.notices,
+        ).order_by(Import.id.desc()),
     )

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, Select, select
 
 from practice import db
 from practice.access import clients_of_therapist
@@ -29,7 +29,8 @@ from practice.importing.mapping import ColumnMapping
 from practice.importing.reading import RawTable
 from practice.importing.undo import rebuild_series
 from practice.importing.validation import parse_file
-from practice.importing.writing import read_table, technique_links, to_db_values
+from practice.importing.writing import technique_links
+from practice.models import Client, Session, SessionTechnique, Technique, Therapist, TreatmentSeries
 from practice.vocabulary import technique_label
 
 FORM = "form"  # the "file" name the importer's checks see
@@ -158,10 +159,11 @@ def may_record(conn: Connection, user: SignedInUser | None, client_id: str) -> b
         return True
     if user.role != "therapist" or not user.therapist_name:
         return False
-    sessions = read_table(
+    sessions = db.read_frame(
         conn,
-        "SELECT c.client_code AS client_id, t.name AS therapist FROM sessions s "
-        "JOIN clients c ON c.id = s.client_id JOIN therapists t ON t.id = s.therapist_id",
+        _with_client_and_therapist(
+            select(Client.client_code.label("client_id"), Therapist.name.label("therapist"))
+        ),
     )
     return client_id in clients_of_therapist(sessions, user.therapist_name)
 
@@ -184,7 +186,7 @@ def record_session(engine: Engine, user: SignedInUser | None, entry: SessionEntr
         client = _client(conn, entry.client_id)
         therapist_id = _therapist_id(conn, values["therapist"])
         _check_free(conn, client, values["session_date"], therapist_id, None)
-        session_id = db.next_ids(conn, "sessions", 1)[0]
+        session_id = db.next_ids(conn, Session, 1)[0]
         row = {
             "id": session_id,
             "client_id": client,
@@ -192,12 +194,12 @@ def record_session(engine: Engine, user: SignedInUser | None, entry: SessionEntr
             "session_date": values["session_date"],
             **{name: values[name] for name in STORED_FIELDS},
         }
-        db.bulk_insert(conn, "sessions", _frame(conn, row))
+        db.bulk_insert(conn, Session, _frame(row))
         _link_techniques(conn, session_id, str(values["techniques"]))
         rebuild_series(conn, [client])
         after = _audited(entry.client_id, values)
         _audit(conn, user, "session_recorded", session_id, None, after)
-        db.reset_sequences(conn, ["sessions", "treatment_series", "techniques", "therapists"])
+        db.reset_sequences(conn, [Session, TreatmentSeries, Technique, Therapist])
     return session_id
 
 
@@ -226,8 +228,8 @@ def correct_session(
             "session_date": values["session_date"],
             **{name: values[name] for name in STORED_FIELDS},
         }
-        db.bulk_update(conn, "sessions", _frame(conn, update))
-        db.delete_ids(conn, "session_techniques", [session_id], "session_id")
+        db.bulk_update(conn, Session, _frame(update))
+        db.delete_ids(conn, SessionTechnique, [session_id], "session_id")
         _link_techniques(conn, session_id, str(values["techniques"]))
         rebuild_series(conn, [client])
         _audit(
@@ -238,7 +240,7 @@ def correct_session(
             {k: b for k, (b, _) in changed.items()},
             {k: a for k, (_, a) in changed.items()},
         )
-        db.reset_sequences(conn, ["treatment_series", "techniques", "therapists"])
+        db.reset_sequences(conn, [TreatmentSeries, Technique, Therapist])
     return changed
 
 
@@ -247,8 +249,8 @@ def delete_session(engine: Engine, user: SignedInUser | None, session_id: int) -
     with db.import_transaction(engine) as conn:
         stored = _recorded(conn, session_id)
         _check_allowed(conn, user, stored["client_id"], stored["therapist"])
-        db.delete_ids(conn, "session_techniques", [session_id], "session_id")
-        db.delete_ids(conn, "sessions", [session_id])
+        db.delete_ids(conn, SessionTechnique, [session_id], "session_id")
+        db.delete_ids(conn, Session, [session_id])
         rebuild_series(conn, [int(stored["client_pk"])])
         _audit(
             conn, user, "session_deleted", session_id, _audited(stored["client_id"], stored), None
@@ -257,36 +259,49 @@ def delete_session(engine: Engine, user: SignedInUser | None, session_id: int) -
 
 def fetch_recorded_sessions(conn: Connection, client_id: str) -> pd.DataFrame:
     """The client's sessions recorded in the app (not by an import), newest first."""
-    columns = ", ".join(f"s.{c}" for c in (*SCORE_COLUMNS, "notes"))  # our own column names
-    sql = (
-        "SELECT s.id AS session_id, c.client_code AS client_id, s.session_date, "  # noqa: S608
-        f"t.name AS therapist, s.status, s.techniques, {columns} "
-        "FROM sessions s JOIN clients c ON c.id = s.client_id "
-        "JOIN therapists t ON t.id = s.therapist_id "
-        "WHERE s.import_id IS NULL AND c.client_code = :code "
-        "ORDER BY s.session_date DESC, s.id DESC"
+    sessions = db.table_of(Session)
+    statement = _with_client_and_therapist(
+        select(
+            Session.id.label("session_id"),
+            Client.client_code.label("client_id"),
+            Session.session_date,
+            Therapist.name.label("therapist"),
+            Session.status,
+            Session.techniques,
+            *(sessions.c[c] for c in (*SCORE_COLUMNS, "notes")),
+        )
     )
-    frame = pd.read_sql(text(sql), conn, params={"code": client_id})
+    statement = statement.where(Session.import_id.is_(None), Client.client_code == client_id)
+    frame = db.read_frame(conn, statement.order_by(Session.session_date.desc(), Session.id.desc()))
     frame["session_date"] = pd.to_datetime(frame["session_date"]).dt.date
     return frame.astype({c: "float64" for c in SCORE_COLUMNS})
 
 
 # --- helpers --------------------------------------------------------------------------------
+def _with_client_and_therapist(
+    statement: Select[*tuple[Any, ...]],
+) -> Select[*tuple[Any, ...]]:
+    """`statement` over sessions joined to their client and therapist."""
+    return (
+        statement.select_from(Session)
+        .join(Client, Client.id == Session.client_id)
+        .join(Therapist, Therapist.id == Session.therapist_id)
+    )
+
+
 def _client(conn: Connection, client_id: str) -> int:
-    found = conn.execute(
-        text("SELECT id FROM clients WHERE client_code = :code"), {"code": client_id}
-    ).scalar()
+    found = conn.execute(select(Client.id).where(Client.client_code == client_id)).scalar()
     if found is None:
         raise EntryRejected({"client_id": [f"client {client_id} is not in Headway"]})
     return int(found)
 
 
 def _therapist_id(conn: Connection, name: str) -> int:
-    found = conn.execute(text("SELECT id FROM therapists WHERE name = :n"), {"n": name}).scalar()
+    found = conn.execute(select(Therapist.id).where(Therapist.name == name)).scalar()
     if found is not None:
         return int(found)
-    new_id = db.next_ids(conn, "therapists", 1)[0]
-    db.bulk_insert(conn, "therapists", pd.DataFrame({"id": [new_id], "name": [name]}))
+    new_id = db.next_ids(conn, Therapist, 1)[0]
+    db.bulk_insert(conn, Therapist, pd.DataFrame({"id": [new_id], "name": [name]}))
     return new_id
 
 
@@ -295,8 +310,9 @@ def _check_free(
 ) -> None:
     """A session is one per client, date and therapist (the key imports match on)."""
     rows = conn.execute(
-        text("SELECT id, session_date FROM sessions WHERE client_id = :c AND therapist_id = :t"),
-        {"c": client, "t": therapist_id},
+        select(Session.id, Session.session_date).where(
+            Session.client_id == client, Session.therapist_id == therapist_id
+        )
     ).all()
     taken = [r for r in rows if pd.Timestamp(r[1]).date() == date and r[0] != own_id]
     if taken:
@@ -312,20 +328,18 @@ def _check_free(
 
 def _recorded(conn: Connection, session_id: int) -> dict[str, Any]:
     """A session recorded in the app, as stored; NotAllowed for imported or unknown ones."""
-    columns = ", ".join(f"s.{c}" for c in STORED_FIELDS)
-    row = (
-        conn.execute(
-            text(
-                f"SELECT s.import_id, s.client_id AS client_pk, c.client_code AS client_id, "  # noqa: S608
-                f"t.name AS therapist, s.session_date, {columns} FROM sessions s "
-                "JOIN clients c ON c.id = s.client_id JOIN therapists t ON t.id = s.therapist_id "
-                "WHERE s.id = :id"
-            ),
-            {"id": int(session_id)},
+    sessions = db.table_of(Session)
+    statement = _with_client_and_therapist(
+        select(
+            Session.import_id,
+            Session.client_id.label("client_pk"),
+            Client.client_code.label("client_id"),
+            Therapist.name.label("therapist"),
+            Session.session_date,
+            *(sessions.c[c] for c in STORED_FIELDS),
         )
-        .mappings()
-        .first()
     )
+    row = conn.execute(statement.where(Session.id == int(session_id))).mappings().first()
     if row is None:
         raise NotAllowed(f"session {session_id} does not exist (deleted meanwhile?)")
     if row["import_id"] is not None:
@@ -338,11 +352,11 @@ def _recorded(conn: Connection, session_id: int) -> dict[str, Any]:
     return stored
 
 
-def _frame(conn: Connection, row: Mapping[str, Any]) -> pd.DataFrame:
-    """One row as the driver wants it (dates as ISO text on SQLite, date objects elsewhere)."""
+def _frame(row: Mapping[str, Any]) -> pd.DataFrame:
+    """One row for db.bulk_insert / db.bulk_update (which convert the date for the driver)."""
     frame = pd.DataFrame([dict(row)], dtype=object)
     frame["session_date"] = pd.to_datetime(frame["session_date"])
-    return to_db_values(frame, conn)
+    return frame
 
 
 def _link_techniques(conn: Connection, session_id: int, techniques: str) -> None:
@@ -350,18 +364,18 @@ def _link_techniques(conn: Connection, session_id: int, techniques: str) -> None
     if not keys:
         return
     stored: dict[str, int] = {
-        str(k): int(i) for k, i in conn.execute(text("SELECT key, id FROM techniques"))
+        str(k): int(i) for k, i in conn.execute(select(Technique.key, Technique.id))
     }
     new = [k for k in keys if k not in stored]
     if new:
-        ids = db.next_ids(conn, "techniques", len(new))
+        ids = db.next_ids(conn, Technique, len(new))
         labels = [technique_label(k) for k in new]
         db.bulk_insert(
-            conn, "techniques", pd.DataFrame({"id": list(ids), "key": new, "label": labels})
+            conn, Technique, pd.DataFrame({"id": list(ids), "key": new, "label": labels})
         )
         stored.update(zip(new, ids, strict=True))
     rows = pd.DataFrame({"id": [session_id], "techniques": [techniques]})
-    db.bulk_insert(conn, "session_techniques", technique_links(rows, stored))
+    db.bulk_insert(conn, SessionTechnique, technique_links(rows, stored))
 
 
 def _audited(client_id: str, values: Mapping[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, select
 
 from practice import db
 from practice.columns import (
@@ -57,12 +57,9 @@ from practice.importing.writing import (
     _changed_mask,
     _finish_import,
     _insert_import,
-    to_db_values,
     write_checked,
 )
-from practice.importing.writing import (
-    read_table as read_sql_table,
-)
+from practice.models import Client, DiaryDay, Import, PriorValue
 
 Kind = Literal["auto", "sessions", "diary"]
 KINDS: tuple[str, ...] = ("auto", "sessions", "diary")
@@ -377,7 +374,7 @@ def unknown_clients(conn: Connection, batch: DiaryBatch) -> pd.DataFrame:
     days = batch.days.dropna(subset=["client_id"])
     if days.empty:
         return problems_frame([])
-    codes = pd.read_sql(text("SELECT client_code FROM clients"), conn)["client_code"]
+    codes = pd.Series(conn.execute(select(Client.client_code)).scalars().all(), dtype=object)
     unknown = days[~days["client_id"].isin(codes)]
     if unknown.empty:
         return problems_frame([])
@@ -396,10 +393,11 @@ def unknown_clients(conn: Connection, batch: DiaryBatch) -> pd.DataFrame:
 def _merge_days(
     conn: Connection, batch: DiaryBatch, source: str, dry_run: bool, imported_by: str | None
 ) -> ImportResult:
-    import_id = db.next_ids(conn, "imports", 1)[0]
+    import_id = db.next_ids(conn, Import, 1)[0]
     _insert_import(conn, import_id, batch, source, imported_by)
-    clients = pd.read_sql(text("SELECT id, client_code FROM clients"), conn)
-    client_ids = dict(zip(clients["client_code"], clients["id"].astype(int), strict=True))
+    client_ids = {
+        code: int(id_) for id_, code in conn.execute(select(Client.id, Client.client_code))
+    }
     incoming = batch.days.rename(columns={"client_id": "client_code"})
     incoming["client_id"] = incoming["client_code"].map(client_ids).astype("int64")
     incoming["diary_date"] = pd.to_datetime(incoming["diary_date"]).astype("datetime64[ns]")
@@ -409,18 +407,16 @@ def _merge_days(
     )
     is_new = merged["id"].isna()
     merged.loc[is_new, "id"] = np.asarray(
-        db.next_ids(conn, "diary_days", int(is_new.sum())), dtype=float
+        db.next_ids(conn, DiaryDay, int(is_new.sum())), dtype=float
     )
     merged["id"] = merged["id"].astype("int64")
     given = list(batch.given)
     new_rows = merged.loc[is_new, ["id", "client_id", "diary_date", *given]]
     new_rows = new_rows.assign(import_id=import_id, headache=new_rows["headache"].astype(bool))
-    db.bulk_insert(conn, "diary_days", to_db_values(new_rows, conn))
+    db.bulk_insert(conn, DiaryDay, new_rows)
     old = merged[~is_new]
     changed = _changed_mask(old, given)
-    updated = _apply_updates(
-        conn, "diary_days", old[changed.any(axis=1)], changed, given, import_id
-    )
+    updated = _apply_updates(conn, DiaryDay, old[changed.any(axis=1)], changed, given, import_id)
     result = ImportResult(
         import_id=None if dry_run else import_id,
         files=batch.files,
@@ -433,13 +429,13 @@ def _merge_days(
         diary_days_unchanged=int(len(old) - updated),
     )
     _finish_import(conn, import_id, result)
-    db.reset_sequences(conn, ["imports", "diary_days", "prior_values"])
+    db.reset_sequences(conn, [Import, DiaryDay, PriorValue])
     return result
 
 
 def read_days_of(conn: Connection, client_ids: list[int]) -> pd.DataFrame:
     """Stored diary days of the given clients (all columns), dates as datetime64."""
-    frame = read_sql_table(conn, "SELECT * FROM diary_days")
+    frame = db.read_frame(conn, select(DiaryDay))
     frame["diary_date"] = pd.to_datetime(frame["diary_date"]).astype("datetime64[ns]")
     frame["headache"] = frame["headache"].astype("boolean")
     return frame[frame["client_id"].isin(client_ids)].reset_index(drop=True)

@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, func, select
 
 from practice import config
 from practice.auth import SignedInUser
+from practice.models import Client, Import, Session
 
 # Roles that see what an import would change in stored records (updated vs unchanged).
 _SEES_STORED_VALUES = frozenset({"owner"})
@@ -54,10 +55,9 @@ def undo_refusal(conn: Connection, import_id: int, actor: Actor) -> str | None:
     if actor.role not in _MAY_UNDO:
         return "only the owner or the front desk can undo an import"
     row = conn.execute(
-        text(
-            "SELECT imported_by, clients_added, sessions_added, status FROM imports WHERE id = :i"
-        ),
-        {"i": import_id},
+        select(
+            Import.imported_by, Import.clients_added, Import.sessions_added, Import.status
+        ).where(Import.id == import_id)
     ).first()
     if row is None:
         return None  # the undo itself says there is no such import
@@ -76,7 +76,10 @@ def undo_refusal(conn: Connection, import_id: int, actor: Actor) -> str | None:
 def _share_removed(conn: Connection, clients: int, sessions: int) -> float:
     """The larger of the shares of stored clients and of stored sessions an undo removes."""
     stored = conn.execute(
-        text("SELECT (SELECT COUNT(*) FROM clients), (SELECT COUNT(*) FROM sessions)")
+        select(
+            select(func.count()).select_from(Client).scalar_subquery(),
+            select(func.count()).select_from(Session).scalar_subquery(),
+        )
     ).one()
     pairs = ((clients, stored[0]), (sessions, stored[1]))
     return max((part / whole for part, whole in pairs if whole), default=0.0)

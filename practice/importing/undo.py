@@ -10,7 +10,7 @@ import datetime as dt
 import json
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from practice import db
 from practice.importing.permissions import Actor, undo_refusal
@@ -18,9 +18,18 @@ from practice.importing.writing import (
     move_sessions_between_series,
     plan_series,
     read_sessions_of,
-    read_table,
     technique_links,
-    to_db_values,
+)
+from practice.models import (
+    Client,
+    DiaryDay,
+    Import,
+    PriorValue,
+    Session,
+    SessionTechnique,
+    Technique,
+    Therapist,
+    TreatmentSeries,
 )
 
 
@@ -39,24 +48,25 @@ def undo_import(engine: Engine, import_id: int, *, actor: Actor | None = None) -
         refusal = undo_refusal(conn, import_id, actor or Actor(None, None))
         if refusal is not None:
             raise UndoRefused(refusal)
-        added_sessions = _ids(
-            conn, "SELECT id, client_id FROM sessions WHERE import_id = :i", import_id
+        added_sessions = db.read_frame(
+            conn, select(Session.id, Session.client_id).where(Session.import_id == import_id)
         )
-        priors = read_table(
+        priors = db.read_frame(
             conn,
-            f"SELECT table_name, row_id, prior FROM prior_values "  # noqa: S608
-            f"WHERE import_id = {int(import_id)}",
+            select(PriorValue.table_name, PriorValue.row_id, PriorValue.prior).where(
+                PriorValue.import_id == import_id
+            ),
         )
-        restored_sessions = _restore(conn, priors, "sessions")
-        db.delete_ids(conn, "session_techniques", added_sessions["id"].tolist(), "session_id")
-        db.delete_ids(conn, "sessions", added_sessions["id"].tolist())
-        added_days = _ids(conn, "SELECT id FROM diary_days WHERE import_id = :i", import_id)
-        db.delete_ids(conn, "diary_days", added_days["id"].tolist())
-        restored_days = _restore(conn, priors, "diary_days")
-        added_clients = _ids(conn, "SELECT id FROM clients WHERE import_id = :i", import_id)
-        db.delete_ids(conn, "treatment_series", added_clients["id"].tolist(), "client_id")
-        db.delete_ids(conn, "clients", added_clients["id"].tolist())
-        restored_clients = _restore(conn, priors, "clients")
+        restored_sessions = _restore(conn, priors, Session)
+        db.delete_ids(conn, SessionTechnique, added_sessions["id"].tolist(), "session_id")
+        db.delete_ids(conn, Session, added_sessions["id"].tolist())
+        added_days = db.read_frame(conn, select(DiaryDay.id).where(DiaryDay.import_id == import_id))
+        db.delete_ids(conn, DiaryDay, added_days["id"].tolist())
+        restored_days = _restore(conn, priors, DiaryDay)
+        added_clients = db.read_frame(conn, select(Client.id).where(Client.import_id == import_id))
+        db.delete_ids(conn, TreatmentSeries, added_clients["id"].tolist(), "client_id")
+        db.delete_ids(conn, Client, added_clients["id"].tolist())
+        restored_clients = _restore(conn, priors, Client)
         _relink_restored(conn, priors)
         survivors = sorted(
             set(added_sessions["client_id"].tolist())
@@ -65,18 +75,23 @@ def undo_import(engine: Engine, import_id: int, *, actor: Actor | None = None) -
         rebuild_series(conn, survivors)
         # A therapist or technique this import added stays while a session recorded in the app
         # still uses it (every imported session using it is gone by now).
-        for table, used in (
-            ("therapists", "SELECT therapist_id FROM sessions"),
-            ("techniques", "SELECT technique_id FROM session_techniques"),
-        ):
-            conn.execute(
-                text(f"DELETE FROM {table} WHERE import_id = :i AND id NOT IN ({used})"),  # noqa: S608
-                {"i": import_id},
-            )
-        conn.execute(text("DELETE FROM prior_values WHERE import_id = :i"), {"i": import_id})
         conn.execute(
-            text("UPDATE imports SET status = 'undone', undone_at = :now WHERE id = :i"),
-            {"now": dt.datetime.now(dt.UTC).replace(tzinfo=None), "i": import_id},
+            delete(Therapist).where(
+                Therapist.import_id == import_id,
+                Therapist.id.not_in(select(Session.therapist_id)),
+            )
+        )
+        conn.execute(
+            delete(Technique).where(
+                Technique.import_id == import_id,
+                Technique.id.not_in(select(SessionTechnique.technique_id)),
+            )
+        )
+        conn.execute(delete(PriorValue).where(PriorValue.import_id == import_id))
+        conn.execute(
+            update(Import)
+            .where(Import.id == import_id)
+            .values(status="undone", undone_at=dt.datetime.now(dt.UTC).replace(tzinfo=None))
         )
     done = {
         "sessions_removed": len(added_sessions),
@@ -90,13 +105,13 @@ def undo_import(engine: Engine, import_id: int, *, actor: Actor | None = None) -
 
 
 def _check_undoable(conn: Connection, import_id: int) -> None:
-    row = conn.execute(text("SELECT status FROM imports WHERE id = :i"), {"i": import_id}).first()
-    if row is None:
+    status = conn.execute(select(Import.status).where(Import.id == import_id)).scalar_one_or_none()
+    if status is None:
         raise UndoRefused(f"there is no import #{import_id}")
-    if row.status != "completed":
-        raise UndoRefused(f"import #{import_id} is already {row.status}")
+    if status != "completed":
+        raise UndoRefused(f"import #{import_id} is already {status}")
     later = conn.execute(
-        text("SELECT MAX(id) FROM imports WHERE status = 'completed' AND id > :i"), {"i": import_id}
+        select(func.max(Import.id)).where(Import.status == "completed", Import.id > import_id)
     ).scalar_one()
     if later is not None:
         raise UndoRefused(
@@ -104,12 +119,10 @@ def _check_undoable(conn: Connection, import_id: int) -> None:
             f"#{later} is in place; undo #{later} first"
         )
     recorded = conn.execute(
-        text(
-            "SELECT c.client_code, s.session_date FROM sessions s "
-            "JOIN clients c ON c.id = s.client_id "
-            "WHERE s.import_id IS NULL AND c.import_id = :i ORDER BY c.client_code, s.session_date"
-        ),
-        {"i": import_id},
+        select(Client.client_code, Session.session_date)
+        .join(Client, Client.id == Session.client_id)
+        .where(Session.import_id.is_(None), Client.import_id == import_id)
+        .order_by(Client.client_code, Session.session_date)
     ).all()
     if recorded:
         shown = ", ".join(f"{code} on {pd.Timestamp(day):%Y-%m-%d}" for code, day in recorded[:5])
@@ -120,12 +133,10 @@ def _check_undoable(conn: Connection, import_id: int) -> None:
         )
 
 
-def _ids(conn: Connection, sql: str, import_id: int) -> pd.DataFrame:
-    return pd.read_sql(text(sql), conn, params={"i": import_id})
-
-
-def _restore(conn: Connection, priors: pd.DataFrame, table: str) -> int:
-    rows = priors[priors["table_name"] == table]
+def _restore(
+    conn: Connection, priors: pd.DataFrame, model: type[Client | Session | DiaryDay]
+) -> int:
+    rows = priors[priors["table_name"] == model.__tablename__]
     if rows.empty:
         return 0
     values = pd.DataFrame([_loads(p) for p in rows["prior"]])
@@ -135,7 +146,7 @@ def _restore(conn: Connection, priors: pd.DataFrame, table: str) -> int:
             values[column] = pd.to_datetime(values[column])
     # Every prior of one import and table holds the same columns (all those the import gave),
     # and None there means the stored value was empty: restore it as empty.
-    db.bulk_update(conn, table, to_db_values(values, conn))
+    db.bulk_update(conn, model, values)
     return len(values)
 
 
@@ -154,18 +165,21 @@ def _relink_restored(conn: Connection, priors: pd.DataFrame) -> None:
     )
     if restored.empty:
         return
-    technique_ids = {key: id_ for key, id_ in conn.execute(text("SELECT key, id FROM techniques"))}
-    db.delete_ids(conn, "session_techniques", restored["id"].tolist(), "session_id")
-    db.bulk_insert(conn, "session_techniques", technique_links(restored, technique_ids))
+    technique_ids = {key: id_ for key, id_ in conn.execute(select(Technique.key, Technique.id))}
+    db.delete_ids(conn, SessionTechnique, restored["id"].tolist(), "session_id")
+    db.bulk_insert(conn, SessionTechnique, technique_links(restored, technique_ids))
 
 
 def _clients_of(conn: Connection, priors: pd.DataFrame) -> set[int]:
     session_ids = priors.loc[priors["table_name"] == "sessions", "row_id"].astype(int).tolist()
     if not session_ids:
         return set()
-    marks = ", ".join(str(i) for i in session_ids)
-    sql = f"SELECT DISTINCT client_id FROM sessions WHERE id IN ({marks})"  # noqa: S608
-    return {int(r[0]) for r in conn.execute(text(sql))}
+    clients: set[int] = set()
+    for start in range(0, len(session_ids), db.DELETE_CHUNK_IDS):
+        chunk = session_ids[start : start + db.DELETE_CHUNK_IDS]
+        found = conn.execute(select(Session.client_id).where(Session.id.in_(chunk)).distinct())
+        clients.update(int(i) for i in found.scalars())
+    return clients
 
 
 def rebuild_series(conn: Connection, client_ids: list[int]) -> None:
@@ -177,4 +191,4 @@ def rebuild_series(conn: Connection, client_ids: list[int]) -> None:
         conn, stored[["id", "client_id", "session_date", "series_code", "status"]], client_ids
     )
     move_sessions_between_series(conn, stored, plan.session_series)
-    db.delete_ids(conn, "treatment_series", plan.stale_ids)
+    db.delete_ids(conn, TreatmentSeries, plan.stale_ids)

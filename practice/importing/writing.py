@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.orm import InstrumentedAttribute
 
 from practice import db
 from practice.importing.batch import SESSION_CONTENT, PreparedBatch
@@ -27,10 +27,19 @@ from practice.importing.problems import (
     describe_problems,
     problems_frame,
 )
+from practice.models import (
+    Base,
+    Client,
+    Import,
+    PriorValue,
+    Session,
+    SessionTechnique,
+    Technique,
+    Therapist,
+    TreatmentSeries,
+)
 from practice.series import NO_SERIES, assign_series
 from practice.vocabulary import technique_label
-
-DATE_COLUMNS = ("intake_date", "session_date", "first_date", "last_date")
 
 
 @dataclass
@@ -133,9 +142,9 @@ def write_checked(
 def _merge(
     conn: Connection, batch: PreparedBatch, source: str, dry_run: bool, imported_by: str | None
 ) -> ImportResult:
-    import_id = db.next_ids(conn, "imports", 1)[0]
+    import_id = db.next_ids(conn, Import, 1)[0]
     _insert_import(conn, import_id, batch, source, imported_by)
-    therapist_ids = _ensure_names(conn, "therapists", "name", _therapists(batch), import_id)
+    therapist_ids = _ensure_names(conn, Therapist.name, _therapists(batch), import_id)
     technique_ids = _ensure_techniques(conn, batch, import_id)
     clients = _merge_clients(conn, batch, import_id)
     result = ImportResult(
@@ -151,16 +160,7 @@ def _merge(
     result.problems = concat_problems([batch.problems, clients.warnings])
     _finish_import(conn, import_id, result)
     db.reset_sequences(
-        conn,
-        [
-            "imports",
-            "therapists",
-            "techniques",
-            "clients",
-            "sessions",
-            "treatment_series",
-            "prior_values",
-        ],
+        conn, [Import, Therapist, Technique, Client, Session, TreatmentSeries, PriorValue]
     )
     return result
 
@@ -169,7 +169,7 @@ def check_against_database(conn: Connection, batch: PreparedBatch) -> pd.DataFra
     """Problems only the stored data reveals: a new client without an intake date."""
     if batch.clients.empty:
         return problems_frame([])
-    codes = pd.read_sql(text("SELECT client_code FROM clients"), conn)["client_code"]
+    codes = pd.Series(conn.execute(select(Client.client_code)).scalars().all(), dtype=object)
     new = batch.clients[~batch.clients["client_id"].isin(codes)]
     if "intake_date" in new:
         new = new[new["intake_date"].isna()]
@@ -203,21 +203,21 @@ def _insert_import(
     imported_by: str | None = None,
 ) -> None:
     conn.execute(
-        text(
-            "INSERT INTO imports (id, source, file_names, content_hash, started_at, status, "
-            "rows_read, clients_added, clients_updated, sessions_added, sessions_updated, "
-            "sessions_unchanged, imported_by) VALUES (:id, :source, :files, :hash, :now, "
-            "'completed', :rows, 0, 0, 0, 0, 0, :by)"
-        ),
-        {
-            "id": import_id,
-            "by": imported_by,
-            "source": source,
-            "files": ", ".join(batch.files),
-            "hash": batch.content_hash,
-            "now": _now(),
-            "rows": batch.rows_read,
-        },
+        insert(Import).values(
+            id=import_id,
+            source=source,
+            file_names=", ".join(batch.files),
+            content_hash=batch.content_hash,
+            started_at=_now(),
+            status="completed",
+            rows_read=batch.rows_read,
+            clients_added=0,
+            clients_updated=0,
+            sessions_added=0,
+            sessions_updated=0,
+            sessions_unchanged=0,
+            imported_by=imported_by,
+        )
     )
 
 
@@ -225,25 +225,20 @@ def _finish_import(conn: Connection, import_id: int, result: ImportResult) -> No
     shown = result.problems[result.problems["severity"] != "error"]
     notices = "\n".join(describe_problems(shown, limit=200)) or None
     conn.execute(
-        text(
-            "UPDATE imports SET finished_at = :now, clients_added = :ca, clients_updated = :cu, "
-            "sessions_added = :sa, sessions_updated = :su, sessions_unchanged = :sn, "
-            "diary_days_added = :da, diary_days_updated = :du, diary_days_unchanged = :dn, "
-            "notices = :notices WHERE id = :id"
-        ),
-        {
-            "now": _now(),
-            "ca": result.clients_added,
-            "cu": result.clients_updated,
-            "sa": result.sessions_added,
-            "su": result.sessions_updated,
-            "sn": result.sessions_unchanged,
-            "da": result.diary_days_added,
-            "du": result.diary_days_updated,
-            "dn": result.diary_days_unchanged,
-            "notices": notices,
-            "id": import_id,
-        },
+        update(Import)
+        .where(Import.id == import_id)
+        .values(
+            finished_at=_now(),
+            clients_added=result.clients_added,
+            clients_updated=result.clients_updated,
+            sessions_added=result.sessions_added,
+            sessions_updated=result.sessions_updated,
+            sessions_unchanged=result.sessions_unchanged,
+            diary_days_added=result.diary_days_added,
+            diary_days_updated=result.diary_days_updated,
+            diary_days_unchanged=result.diary_days_unchanged,
+            notices=notices,
+        )
     )
 
 
@@ -260,22 +255,21 @@ def _therapists(batch: PreparedBatch) -> list[str]:
 
 def _ensure_names(
     conn: Connection,
-    table: str,
-    column: str,
+    column: InstrumentedAttribute[str],
     names: list[str],
     import_id: int,
     labels: dict[str, str] | None = None,
 ) -> dict[str, int]:
-    """Ids of `names` in `table`, inserting the ones not stored yet."""
-    stored = pd.read_sql(text(f"SELECT id, {column} FROM {table}"), conn)  # noqa: S608
-    known = dict(zip(stored[column], stored["id"].astype(int), strict=True))
+    """Ids of `names` in `column`'s table (therapist names, technique keys), adding new ones."""
+    model: type[Base] = column.class_  # type: ignore[assignment]  # always a mapped class here
+    known = {name: int(id_) for id_, name in conn.execute(select(db.table_of(model).c.id, column))}
     new = [name for name in names if name not in known]
     if new:
-        ids = db.next_ids(conn, table, len(new))
-        frame = pd.DataFrame({"id": list(ids), column: new, "import_id": import_id})
+        ids = db.next_ids(conn, model, len(new))
+        frame = pd.DataFrame({"id": list(ids), column.key: new, "import_id": import_id})
         if labels is not None:
             frame["label"] = [labels.get(n) or technique_label(n) for n in new]
-        db.bulk_insert(conn, table, frame)
+        db.bulk_insert(conn, model, frame)
         known.update(zip(new, ids, strict=True))
     return known
 
@@ -285,7 +279,7 @@ def _ensure_techniques(conn: Connection, batch: PreparedBatch, import_id: int) -
         return {}
     cells = batch.sessions["techniques"].dropna().unique()  # split each combination once
     names = sorted({key for cell in cells for key in str(cell).split(";") if key})
-    return _ensure_names(conn, "techniques", "key", names, import_id, batch.new_techniques)
+    return _ensure_names(conn, Technique.key, names, import_id, batch.new_techniques)
 
 
 # --- clients ------------------------------------------------------------------------------
@@ -300,17 +294,17 @@ class _ClientMerge:
 def _merge_clients(conn: Connection, batch: PreparedBatch, import_id: int) -> _ClientMerge:
     incoming = batch.clients.rename(columns={"client_id": "client_code", "client_name": "name"})
     given = [c if c != "client_name" else "name" for c in batch.intake_columns]
-    stored = read_table(conn, "SELECT * FROM clients")
+    stored = db.read_frame(conn, select(Client))
     merged = incoming.merge(stored, on="client_code", how="left", suffixes=("", "_old"))
     is_new = merged["id"].isna()
-    new_ids = db.next_ids(conn, "clients", int(is_new.sum()))
+    new_ids = db.next_ids(conn, Client, int(is_new.sum()))
     merged.loc[is_new, "id"] = np.asarray(new_ids, dtype=float)
     merged["id"] = merged["id"].astype("int64")
     new_rows = merged.loc[is_new, ["id", "client_code", *given]].assign(import_id=import_id)
-    db.bulk_insert(conn, "clients", to_db_values(new_rows, conn))
+    db.bulk_insert(conn, Client, new_rows)
     old = merged[~is_new]
     changed = _changed_mask(old, given)
-    updated = _apply_updates(conn, "clients", old[changed.any(axis=1)], changed, given, import_id)
+    updated = _apply_updates(conn, Client, old[changed.any(axis=1)], changed, given, import_id)
     ids = dict(zip(merged["client_code"], merged["id"], strict=True))
     return _ClientMerge(ids, int(is_new.sum()), updated, problems_frame([]))
 
@@ -327,7 +321,7 @@ def _changed_mask(old: pd.DataFrame, given: list[str]) -> pd.DataFrame:
 
 def _apply_updates(
     conn: Connection,
-    table: str,
+    model: type[Base],
     rows: pd.DataFrame,
     changed: pd.DataFrame,
     given: list[str],
@@ -340,24 +334,24 @@ def _apply_updates(
     prior_columns = [*given, "updated_import_id"]
     olds = rows[[f"{c}_old" for c in given] + ["updated_import_id"]]
     olds.columns = prior_columns
-    priors = [json.dumps(_json_ready(record)) for record in olds.to_dict("records")]
-    prior_ids = db.next_ids(conn, "prior_values", len(rows))
+    priors = [_json_ready(record) for record in olds.to_dict("records")]
+    prior_ids = db.next_ids(conn, PriorValue, len(rows))
     db.bulk_insert(
         conn,
-        "prior_values",
+        PriorValue,
         pd.DataFrame(
             {
                 "id": list(prior_ids),
                 "import_id": import_id,
-                "table_name": table,
+                "table_name": model.__tablename__,
                 "row_id": rows["id"].astype(int).to_numpy(),
                 "prior": priors,
             }
         ),
     )
     values = {c: rows[c].where(mask[c], rows[f"{c}_old"]) for c in given}
-    update = pd.DataFrame({"id": rows["id"], **values, "updated_import_id": import_id})
-    db.bulk_update(conn, table, to_db_values(update, conn))
+    changes = pd.DataFrame({"id": rows["id"], **values, "updated_import_id": import_id})
+    db.bulk_update(conn, model, changes)
     return len(rows)
 
 
@@ -398,7 +392,7 @@ def _merge_sessions(
     merged = incoming.merge(stored, on=key, how="left", suffixes=("", "_old"))
     is_new = merged["id"].isna()
     merged.loc[is_new, "id"] = np.asarray(
-        db.next_ids(conn, "sessions", int(is_new.sum())), dtype=float
+        db.next_ids(conn, Session, int(is_new.sum())), dtype=float
     )
     merged["id"] = merged["id"].astype("int64")
     old = merged[~is_new]
@@ -421,28 +415,27 @@ def _merge_sessions(
         "import_id",
         *[c for c in SESSION_CONTENT if c in new_rows],
     ]
-    db.bulk_insert(conn, "sessions", to_db_values(new_rows[columns], conn))
-    updated = _apply_updates(conn, "sessions", changed_rows, changed, given, import_id)
+    db.bulk_insert(conn, Session, new_rows[columns])
+    updated = _apply_updates(conn, Session, changed_rows, changed, given, import_id)
     move_sessions_between_series(conn, stored, series.session_series)
     link_techniques(conn, new_rows, changed_rows, changed, technique_ids)
-    db.delete_ids(conn, "treatment_series", series.stale_ids)
+    db.delete_ids(conn, TreatmentSeries, series.stale_ids)
     return int(is_new.sum()), updated, int(len(old) - len(changed_rows))
 
 
 def read_sessions_of(conn: Connection, client_ids: list[int]) -> pd.DataFrame:
     """Stored sessions of the given clients (all columns), dates as datetime64."""
-    base = "SELECT * FROM sessions"
+    base = select(Session)
     if not client_ids:
-        return read_table(conn, base + " WHERE 1 = 0")
-    total = conn.execute(text("SELECT COUNT(*) FROM clients")).scalar_one()
+        return db.read_frame(conn, base.where(Session.id.is_(None)))
+    total = conn.execute(select(func.count()).select_from(Client)).scalar_one()
     if len(client_ids) > total / 2:  # most clients: one scan beats thousands of IN lists
-        frame = read_table(conn, base)
+        frame = db.read_frame(conn, base)
         return frame[frame["client_id"].isin(client_ids)].reset_index(drop=True)
     frames = []
     for start in range(0, len(client_ids), 900):
-        chunk = client_ids[start : start + 900]
-        marks = ", ".join(str(int(i)) for i in chunk)  # ints from our own table
-        frames.append(read_table(conn, f"{base} WHERE client_id IN ({marks})"))
+        chunk = [int(i) for i in client_ids[start : start + 900]]
+        frames.append(db.read_frame(conn, base.where(Session.client_id.in_(chunk))))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -494,7 +487,7 @@ def plan_series(conn: Connection, sessions: pd.DataFrame, client_ids: list[int])
     summary = summary.merge(stored, on=["client_id", "number"], how="left")
     is_new = summary["id"].isna()
     summary.loc[is_new, "id"] = np.asarray(
-        db.next_ids(conn, "treatment_series", int(is_new.sum())), dtype=float
+        db.next_ids(conn, TreatmentSeries, int(is_new.sum())), dtype=float
     )
     summary["id"] = summary["id"].astype("int64")
     columns = [
@@ -506,8 +499,8 @@ def plan_series(conn: Connection, sessions: pd.DataFrame, client_ids: list[int])
         "last_date",
         "session_count",
     ]
-    db.bulk_insert(conn, "treatment_series", to_db_values(summary.loc[is_new, columns], conn))
-    db.bulk_update(conn, "treatment_series", to_db_values(summary.loc[~is_new, columns], conn))
+    db.bulk_insert(conn, TreatmentSeries, summary.loc[is_new, columns])
+    db.bulk_update(conn, TreatmentSeries, summary.loc[~is_new, columns])
     ids = frame.merge(
         summary[["client_id", "number", "id"]].rename(columns={"id": "sid"}),
         on=["client_id", "number"],
@@ -520,7 +513,9 @@ def plan_series(conn: Connection, sessions: pd.DataFrame, client_ids: list[int])
 
 def read_series_of(conn: Connection, client_ids: list[int]) -> pd.DataFrame:
     """Stored (id, client_id, number) of the given clients' series."""
-    frame = read_table(conn, "SELECT id, client_id, number FROM treatment_series")
+    frame = db.read_frame(
+        conn, select(TreatmentSeries.id, TreatmentSeries.client_id, TreatmentSeries.number)
+    )
     return frame[frame["client_id"].isin(client_ids)].reset_index(drop=True)
 
 
@@ -533,7 +528,7 @@ def move_sessions_between_series(
     moved = stored.loc[target.ne(stored["series_id"]), ["id"]].assign(
         series_id=target[target.ne(stored["series_id"])]
     )
-    db.bulk_update(conn, "sessions", moved)
+    db.bulk_update(conn, Session, moved)
 
 
 def link_techniques(
@@ -548,9 +543,9 @@ def link_techniques(
         relinked = changed_rows[changed.loc[changed_rows.index, "techniques"]]
     else:
         relinked = changed_rows.iloc[0:0]
-    db.delete_ids(conn, "session_techniques", relinked["id"].tolist(), column="session_id")
+    db.delete_ids(conn, SessionTechnique, relinked["id"].tolist(), column="session_id")
     rows = pd.concat([new_rows[["id", "techniques"]], relinked[["id", "techniques"]]])
-    db.bulk_insert(conn, "session_techniques", technique_links(rows, technique_ids))
+    db.bulk_insert(conn, SessionTechnique, technique_links(rows, technique_ids))
 
 
 def technique_links(sessions: pd.DataFrame, technique_ids: dict[str, int]) -> pd.DataFrame:
@@ -576,38 +571,13 @@ def technique_links(sessions: pd.DataFrame, technique_ids: dict[str, int]) -> pd
     return links.drop_duplicates()
 
 
-# --- reading and converting ----------------------------------------------------------------
-def read_table(conn: Connection, sql: str) -> pd.DataFrame:
-    """A query's rows as a frame, date columns as datetime64 on either dialect."""
-    frame = pd.read_sql(text(sql), conn)
-    for column in DATE_COLUMNS:
-        if column in frame:
-            frame[column] = pd.to_datetime(frame[column]).astype("datetime64[ns]")
-    return frame
-
-
-def to_db_values(frame: pd.DataFrame, conn: Connection) -> pd.DataFrame:
-    """Dates as the driver wants them: ISO text for SQLite, date objects for PostgreSQL."""
-    out = frame.copy()
-    for column in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[column]):
-            if conn.dialect.name == "sqlite":
-                out[column] = out[column].dt.strftime("%Y-%m-%d").astype(object)
-            else:
-                out[column] = pd.Series(out[column].dt.date, index=out.index, dtype=object)
-            out[column] = out[column].where(frame[column].notna(), None)
-    return out
-
-
 __all__ = [
     "ImportResult",
     "SeriesPlan",
     "move_sessions_between_series",
     "plan_series",
     "read_sessions_of",
-    "read_table",
     "technique_links",
-    "to_db_values",
     "write_batch",
     "write_checked",
 ]
