@@ -7,15 +7,15 @@ import streamlit as st
 from practice import config, queries, ui
 from practice.formatting import counts_text
 from practice.importing import (
+    ENCODING_CHOICES,
     ImportRejected,
     UndoRefused,
-    memory,
+    hash_files,
     permissions,
     preview,
+    recall_mapping,
     undo_import,
 )
-from practice.importing.batch import hash_files
-from practice.importing.reading import ENCODING_CHOICES
 
 REPORT_ROWS_SHOWN = 1000  # the download always holds every problem
 UPLOADS_DONE = "uploads_done"  # session key: imports made here; each one empties the upload box
@@ -151,7 +151,7 @@ elif files:
     st.header("3. Columns and dates")
     unknown = preview.unrecognised_headers(readable)
     with engine.connect() as conn:
-        remembered = {p.signature: memory.recall_mapping(conn, p.signature) for p in readable}
+        remembered = {p.signature: recall_mapping(conn, p.signature) for p in readable}
     defaults = preview.remembered_choices(readable, remembered, [h for h, _ in unknown])
     choices: dict[str, str] = {}
     if unknown:
@@ -254,14 +254,15 @@ elif files:
         if st.button("📥 Import", key="do_import", type="primary"):
             if not ui.may_still_act("import"):
                 st.rerun()  # signed out: the sign-in form says why
-            bar = st.progress(0.0, text="Step 1 of 3: the files are read and checked…")
-            bar.progress(1 / 3, text="Step 2 of 3: writing to the database (all or nothing)…")
+            bar = st.progress(0.0, text="Step 1 of 2: the files are read and checked…")
+            bar.progress(1 / 2, text="Step 2 of 2: writing to the database (all or nothing)…")
             try:
                 user = ui.current_user()
                 result = preview.import_checked(
                     engine,
                     check.batch,
                     imported_by=user.username if user is not None else None,
+                    remember=preview.mappings_to_remember(readable, choices, remembered),
                 )
             except ImportRejected as rejected:  # the stored data changed since the check
                 bar.empty()
@@ -271,12 +272,6 @@ elif files:
                 )
                 st.dataframe(preview.report_table(rejected.report), hide_index=True)
             else:
-                bar.progress(2 / 3, text="Step 3 of 3: remembering the column mapping…")
-                with engine.begin() as conn:
-                    for p in readable:
-                        chosen = preview.mapping_for_file(p.headers, choices)
-                        if any(chosen.values()) or remembered[p.signature]:
-                            memory.remember_mapping(conn, p.signature, chosen)
                 ui.clear_caches()
                 ui.audit(
                     "import",

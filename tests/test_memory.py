@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from alembic import command
 from sqlalchemy import Engine, inspect, text
 
 from practice import db
-from practice.importing.memory import recall_mapping, remember_mapping, source_signature
+from practice.importing import (
+    ImportRejected,
+    prepare_batch,
+    preview,
+    recall_mapping,
+    remember_mapping,
+    source_signature,
+    write_batch,
+)
+from tests.conftest import csv_bytes
 
 JANE = ["Client ID", "Appointment Date", "Practitioner", "Visit Type"]
 
@@ -79,6 +89,75 @@ def test_a_stored_target_this_version_does_not_know_is_left_out(sqlite_engine: E
         )
     with sqlite_engine.connect() as conn:
         assert recall_mapping(conn, "sig") == {"Visit Type": "techniques"}
+
+
+# A Jane App export: "Visit Type" holds the techniques only once it is mapped.
+JANE_FILE = csv_bytes(
+    "Client ID,Intake Date,Appointment Date,Practitioner,Visit Type",
+    "N902,2025-06-02,2025-06-03,Jo Park,TPT",
+)
+VISIT_TYPE = {"Visit Type": "techniques"}
+
+
+def stored(engine: Engine) -> tuple[int, int]:
+    """How many imports and remembered mappings the database holds."""
+    with engine.connect() as conn:
+        imports = conn.execute(text("SELECT COUNT(*) FROM imports")).scalar_one()
+        mappings = conn.execute(text("SELECT COUNT(*) FROM column_mappings")).scalar_one()
+    return int(imports), int(mappings)
+
+
+def test_an_import_remembers_its_mapping_in_its_own_transaction(engine: Engine) -> None:
+    batch = prepare_batch([("jane.csv", JANE_FILE)], mapping=VISIT_TYPE)
+    write_batch(engine, batch, remember={source_signature(JANE): VISIT_TYPE})
+    assert stored(engine) == (1, 1)
+    with engine.connect() as conn:
+        assert recall_mapping(conn, source_signature(JANE)) == VISIT_TYPE
+
+
+def test_a_rejected_import_does_not_remember_its_mapping(engine: Engine) -> None:
+    batch = prepare_batch([("jane.csv", JANE_FILE)])  # Visit Type unmapped: no techniques
+    with pytest.raises(ImportRejected):
+        write_batch(engine, batch, remember={source_signature(JANE): {"Visit Type": ""}})
+    assert stored(engine) == (0, 0)
+
+
+def test_an_import_that_fails_while_writing_keeps_neither_data_nor_mapping(
+    engine: Engine,
+) -> None:
+    """The second mapping is refused after the import and the first mapping were written:
+    the one transaction rolls all of it back."""
+    batch = prepare_batch([("jane.csv", JANE_FILE)], mapping=VISIT_TYPE)
+    remember = {source_signature(JANE): VISIT_TYPE, "other": {"Room": "no_such_column"}}
+    with pytest.raises(ValueError, match="no_such_column"):
+        write_batch(engine, batch, remember=remember)
+    assert stored(engine) == (0, 0)
+
+
+def test_a_dry_run_does_not_remember_its_mapping(engine: Engine) -> None:
+    batch = prepare_batch([("jane.csv", JANE_FILE)], mapping=VISIT_TYPE)
+    write_batch(engine, batch, dry_run=True, remember={source_signature(JANE): VISIT_TYPE})
+    assert stored(engine) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("choices", "remembered", "expected"),
+    [
+        (VISIT_TYPE, {}, {"jane": VISIT_TYPE}),  # a mapping chosen: stored
+        ({"Visit Type": ""}, {}, {}),  # nothing mapped, nothing remembered: nothing stored
+        ({"Visit Type": ""}, {"jane": VISIT_TYPE}, {"jane": {"Visit Type": ""}}),  # replaced
+        ({"Room": "notes"}, {}, {}),  # a choice for another file's header
+    ],
+)
+def test_the_mappings_to_remember_are_each_files_own_choices(
+    choices: dict[str, str],
+    remembered: dict[str, dict[str, str]],
+    expected: dict[str, dict[str, str]],
+) -> None:
+    file = preview.FilePreview(
+        file="jane.csv", headers=tuple(JANE), rows=1, first_rows=pd.DataFrame(), signature="jane"
+    )
+    assert preview.mappings_to_remember([file], choices, remembered) == expected
 
 
 def test_upgrading_a_0001_database_adds_the_table_and_keeps_the_data(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Importing practice-software CSV exports: read -> map columns -> validate -> write.
 
-`import_files` is the one entry point the command line and the upload page use; each step
-is its own module so that it can be tested alone.
+`import_files` is the entry point of the command line; the upload page checks first
+(`preview`), then writes the checked batch with `write_batch`. Each step is its own module so
+that it can be tested alone; callers outside the package use only the names exported here.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from practice.importing.batch import PreparedBatch, prepare_batch
+from practice.importing import permissions, preview
+from practice.importing.batch import PreparedBatch, hash_files, prepare_batch
 from practice.importing.dates import DateOrder
 from practice.importing.diary import (
     KINDS,
@@ -20,7 +22,9 @@ from practice.importing.diary import (
     prepare_diary,
     write_diary,
 )
+from practice.importing.memory import recall_mapping, remember_mapping, source_signature
 from practice.importing.problems import ImportRejected, describe_problems, problems_frame
+from practice.importing.reading import ENCODING_CHOICES
 from practice.importing.undo import UndoRefused, undo_import
 from practice.importing.writing import ImportResult, write_batch
 
@@ -61,6 +65,7 @@ def import_paths(engine: Engine, paths: Sequence[Path], **options: object) -> Im
 
 
 __all__ = [
+    "ENCODING_CHOICES",
     "KINDS",
     "DateOrder",
     "ImportRejected",
@@ -68,8 +73,15 @@ __all__ = [
     "PreparedBatch",
     "UndoRefused",
     "describe_problems",
+    "hash_files",
     "import_files",
     "import_paths",
+    "permissions",
     "prepare_batch",
+    "preview",
+    "recall_mapping",
+    "remember_mapping",
+    "source_signature",
     "undo_import",
+    "write_batch",
 ]

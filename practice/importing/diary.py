@@ -359,13 +359,19 @@ def write_diary(
     source: str = "cli",
     dry_run: bool = False,
     imported_by: str | None = None,
+    remember: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ImportResult:
-    """Merge the batch's days into `diary_days` in one transaction; ImportRejected on errors."""
+    """Merge the batch's days into `diary_days` in one transaction; ImportRejected on errors.
+
+    `remember`: the column mapping to remember per source signature, stored in the same
+    transaction (writing.write_checked).
+    """
     return write_checked(
         engine,
         lambda conn: concat_problems([batch.problems, unknown_clients(conn, batch)]),
         lambda conn: _merge_days(conn, batch, source, dry_run, imported_by),
         dry_run=dry_run,
+        remember=remember,
     )
 
 

@@ -194,6 +194,24 @@ def mapping_for_file(headers: Iterable[str], choices: Mapping[str, str]) -> dict
     return {h: chosen[header_key(h)] for h in headers if header_key(h) in chosen}
 
 
+def mappings_to_remember(
+    previews: Iterable[FilePreview],
+    choices: Mapping[str, str],
+    remembered: Mapping[str, Mapping[str, str]],
+) -> dict[str, dict[str, str]]:
+    """Per source signature, the mapping to store with the import of these files.
+
+    A file's part of the page's choices is stored when it maps a column, or when its source
+    had a remembered mapping (which the choices then replace, possibly with "ignore").
+    """
+    mappings: dict[str, dict[str, str]] = {}
+    for preview in previews:
+        chosen = mapping_for_file(preview.headers, choices)
+        if any(chosen.values()) or remembered.get(preview.signature):
+            mappings[preview.signature] = chosen
+    return mappings
+
+
 def column_table(
     headers: Sequence[str], choices: Mapping[str, str], *, kind: str = "sessions"
 ) -> pd.DataFrame:
@@ -290,11 +308,27 @@ def import_checked(
     *,
     dry_run: bool = False,
     imported_by: str | None = None,
+    remember: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ImportResult:
-    """Write a checked upload (sessions or a diary) from the upload page, all or nothing."""
+    """Write a checked upload (sessions or a diary) from the upload page, all or nothing,
+    with the column mappings to remember (`mappings_to_remember`) in the same transaction."""
     if isinstance(batch, DiaryBatch):
-        return write_diary(engine, batch, source="upload", dry_run=dry_run, imported_by=imported_by)
-    return write_batch(engine, batch, source="upload", dry_run=dry_run, imported_by=imported_by)
+        return write_diary(
+            engine,
+            batch,
+            source="upload",
+            dry_run=dry_run,
+            imported_by=imported_by,
+            remember=remember,
+        )
+    return write_batch(
+        engine,
+        batch,
+        source="upload",
+        dry_run=dry_run,
+        imported_by=imported_by,
+        remember=remember,
+    )
 
 
 def severity_counts(report: pd.DataFrame) -> dict[str, int]:
@@ -422,6 +456,7 @@ __all__ = [
     "import_checked",
     "mapping_for_file",
     "mapping_key",
+    "mappings_to_remember",
     "option_label",
     "preview_file",
     "preview_files",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -20,6 +20,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from practice import db
 from practice.importing.batch import SESSION_CONTENT, PreparedBatch
+from practice.importing.memory import remember_mapping
 from practice.importing.problems import (
     ImportRejected,
     column_problems,
@@ -101,17 +102,20 @@ def write_batch(
     source: str = "cli",
     dry_run: bool = False,
     imported_by: str | None = None,
+    remember: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ImportResult:
     """Merge `batch` into the database in one transaction; raise ImportRejected on any error.
 
     `imported_by` (the signed-in user, or the command line's OS user) is stored with the
     import: front desk may undo only its own imports (practice.importing.permissions).
+    `remember`: the column mapping to remember per source signature (see write_checked).
     """
     return write_checked(
         engine,
         lambda conn: concat_problems([batch.problems, check_against_database(conn, batch)]),
         lambda conn: _merge(conn, batch, source, dry_run, imported_by),
         dry_run=dry_run,
+        remember=remember,
     )
 
 
@@ -121,10 +125,13 @@ def write_checked(
     merge: Callable[[Connection], ImportResult],
     *,
     dry_run: bool,
+    remember: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ImportResult:
     """In one import transaction: refuse on any error `problems_of` finds, else `merge`.
 
-    A dry run merges and then rolls back, so that its counts are the real ones.
+    A dry run merges and then rolls back, so that its counts are the real ones. `remember`
+    maps a source signature to the column mapping to remember for it; the mappings are
+    stored in the same transaction, so they are kept exactly when the import is.
     """
     try:
         with db.import_transaction(engine) as conn:
@@ -132,6 +139,8 @@ def write_checked(
             if (problems["severity"] == "error").any():
                 raise ImportRejected(problems)
             result = merge(conn)
+            for signature, mapping in (remember or {}).items():
+                remember_mapping(conn, signature, mapping)
             if dry_run:
                 raise _DryRunDone(result)  # leaving the block by an exception rolls back
     except _DryRunDone as done:
