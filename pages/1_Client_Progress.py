@@ -8,9 +8,10 @@ from functools import partial
 
 import streamlit as st
 
-from practice import progress, reports, ui
+from practice import comparisons, progress, reports, ui
 from practice.charts import client as charts
 from practice.charts import diary as diary_charts
+from practice.formatting import escape_markdown
 
 CLIENT_KEY, SERIES_KEY = "client", "series"
 # The client this page last put in the address bar: a link naming someone else was opened.
@@ -38,7 +39,7 @@ elif requested is None and st.session_state.get(LAST_CLIENT) and CLIENT_KEY not 
     st.session_state[CLIENT_KEY] = st.session_state[LAST_CLIENT]  # back from another page
 if requested and linked is None and st.session_state.get(CLIENT_KEY) is None:
     st.warning(
-        f"⚠️ The link asks for client **{progress.escape_markdown(requested)}**, but no client "
+        f"⚠️ The link asks for client **{escape_markdown(requested)}**, but no client "
         "has that id. Check the id, or find the client by name below."
     )
 
@@ -84,7 +85,7 @@ if st.query_params.get("client") != chosen:
     st.query_params["client"] = chosen
 
 client = clients.set_index("client_id").loc[chosen]
-st.header(progress.escape_markdown(labels[chosen]))
+st.header(escape_markdown(labels[chosen]))
 
 # --- which series ------------------------------------------------------------------------------
 series = progress.series_choices(outcomes, chosen)
@@ -145,8 +146,7 @@ st.subheader("Intake")
 left, right = st.columns([2, 3])
 left.markdown(
     "  \n".join(
-        f"**{label}:** {progress.escape_markdown(text)}"
-        for label, text in progress.intake_facts(client)
+        f"**{label}:** {escape_markdown(text)}" for label, text in progress.intake_facts(client)
     )
 )
 baselines = progress.baseline_table(client)
@@ -270,7 +270,7 @@ else:
         st.info("No techniques recorded at the attended sessions of this series.")
     else:
         ui.show_chart(
-            charts.techniques_chart(used, technique_keys=progress.technique_keys(sessions)),
+            charts.techniques_chart(used, technique_keys=comparisons.technique_keys(sessions)),
             f"{stem}_techniques.png",
             key="png-techniques",
             client_id=chosen,

@@ -118,7 +118,7 @@ st.caption(
     "to open their progress. Labels: 'meaningful' = big enough to matter to the client; "
     "'reliable' = bigger than the measurement noise of the questionnaire."
 )
-link = st.column_config.LinkColumn("Client", display_text=r"client=(.*)$")
+link = ui.client_link_column()
 caseload = comparisons.caseload_table(outcomes, therapist)
 st.dataframe(
     caseload,

@@ -5,7 +5,7 @@ import math
 import streamlit as st
 
 from practice import config, queries, ui
-from practice.formatting import counts_text
+from practice.formatting import counts_text, escape_markdown
 from practice.importing import (
     ENCODING_CHOICES,
     ImportRejected,
@@ -165,7 +165,7 @@ elif files:
             default = defaults.get(header, "")
             with grid[i % 3]:
                 choices[header] = st.selectbox(
-                    preview.escape_markdown(header),
+                    escape_markdown(header),
                     options=preview.MAPPING_OPTIONS,
                     index=preview.MAPPING_OPTIONS.index(default),
                     format_func=preview.option_label,
@@ -189,15 +189,15 @@ elif files:
     with preview_area:
         for p in previews:
             label = (
-                f"📄 {preview.escape_markdown(p.file)}: {p.rows:,} rows, {len(p.headers)} columns"
+                f"📄 {escape_markdown(p.file)}: {p.rows:,} rows, {len(p.headers)} columns"
                 f" · {preview.KIND_LABELS[p.kind]}"
             )
             with st.expander(label, expanded=len(previews) <= 2):
                 if p.problem is not None:
-                    st.error(preview.escape_markdown(p.problem))
+                    st.error(escape_markdown(p.problem))
                     continue
                 if p.notice is not None:
-                    st.caption(preview.escape_markdown(p.notice))
+                    st.caption(escape_markdown(p.notice))
                 left, right = st.columns([2, 3])
                 left.caption("Columns")
                 columns = preview.column_table(p.headers, choices, kind=p.kind)

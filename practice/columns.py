@@ -292,17 +292,12 @@ INTAKE_COLUMNS = tuple(c.name for c in COLUMNS if c.part == "intake")
 SESSION_COLUMNS = tuple(c.name for c in COLUMNS if c.part == "session")
 # Columns a session file cannot do without; `intake_date` is required only for a new client.
 REQUIRED_SESSION_COLUMNS = ("client_id", "session_date", "therapist", "techniques")
-SCORE_COLUMNS = (
-    "pain_pre",
-    "pain_post",
-    "headache_days_7d",
-    "headache_days_28d",
-    "medication_days_7d",
-    "hit6",
-    "midas",
-    "stress",
-    "sleep_quality",
+# The numbers a session file holds, in the spec's order; all but the session's length are
+# scores the client reports (pain, headache and medication days, questionnaires).
+SESSION_NUMBER_COLUMNS = tuple(
+    c.name for c in COLUMNS if c.part == "session" and c.kind == "number"
 )
+SCORE_COLUMNS = tuple(c for c in SESSION_NUMBER_COLUMNS if c != "duration_min")
 
 # --- headache diary ---------------------------------------------------------------------------
 # A diary export has one row per client and day. Its own words differ from a session export's:

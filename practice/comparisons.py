@@ -7,8 +7,6 @@ display labels and turn numbers with intervals into short text such as "−4.2 (
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 import numpy as np
 import pandas as pd
 
@@ -20,6 +18,7 @@ from practice.analysis import (
     group_labels,
     pain_rule_text,
 )
+from practice.formatting import client_link
 
 # The measures a page offers, in this order; hd28 and pain are always offered.
 MEASURE_LABELS: dict[str, str] = {
@@ -345,15 +344,6 @@ def therapist_table(summary: pd.DataFrame, *, measure: str) -> pd.DataFrame:
     return shown.reset_index(drop=True)
 
 
-CLIENT_PAGE = "/Client_Progress"
-
-
-def client_link(client_ids: pd.Series) -> pd.Series:
-    """Links to a client's page on the Client progress page ("/Client_Progress?client=C0042")."""
-    codes = client_ids.astype(str).map(lambda code: quote(code, safe=""))
-    return CLIENT_PAGE + "?client=" + codes
-
-
 def caseload_table(outcomes: pd.DataFrame, therapist: str, *, links: bool = True) -> pd.DataFrame:
     """The treatment series whose main therapist is `therapist`, newest first.
 
@@ -367,7 +357,7 @@ def caseload_table(outcomes: pd.DataFrame, therapist: str, *, links: bool = True
     )
     return pd.DataFrame(
         {
-            "Client": client_link(rows["client_id"]) if links else rows["client_id"].astype(str),
+            "Client": _client_column(rows["client_id"], links=links),
             "Name": rows["client_name"].astype(str),
             "Series": rows["series_number"].astype(int),
             "Headache type": group_labels(rows["headache_type"], "headache_type"),
@@ -382,12 +372,17 @@ def caseload_table(outcomes: pd.DataFrame, therapist: str, *, links: bool = True
     ).reset_index(drop=True)
 
 
+def _client_column(client_ids: pd.Series, *, links: bool) -> pd.Series:
+    codes = client_ids.astype(str)
+    return codes.map(client_link) if links else codes
+
+
 def caseload_alerts(alerts: pd.DataFrame, therapist: str, *, links: bool = True) -> pd.DataFrame:
     """A readable table of the off-track alerts of `therapist`'s current clients."""
     rows = alerts.loc[alerts["therapist"].eq(therapist)]
     return pd.DataFrame(
         {
-            "Client": client_link(rows["client_id"]) if links else rows["client_id"].astype(str),
+            "Client": _client_column(rows["client_id"], links=links),
             "Name": rows["client_name"].astype(str),
             "Sessions attended": rows["sessions_attended"].astype(int),
             "Last session": rows["last_session_date"],

@@ -1,4 +1,5 @@
-"""Numbers as clinicians read them: estimates with their 95 % interval and n."""
+"""Text as users read it: estimates with their 95 % interval and n, user text in Markdown,
+links to a client's page."""
 
 from __future__ import annotations
 
@@ -6,8 +7,18 @@ import ast
 import re
 from collections.abc import Mapping
 from typing import Protocol
+from urllib.parse import quote
 
 import pandas as pd
+
+# The Client progress page, which opens the client named by `?client=` (see client_link).
+CLIENT_PAGE = "/Client_Progress"
+# `display_text` of a LinkColumn of client_link()s: the page shows the client id, which it
+# takes from the link's first group and URL-decodes (%26 back to "&").
+CLIENT_LINK_TEXT = r"client=(.*)$"
+# Markdown punctuation that could turn user text into formatting (and Streamlit's :red[],
+# $math$, ~strike~); CommonMark escapes any ASCII punctuation with a backslash.
+MARKDOWN_SPECIALS = frozenset("\\`*_{}[]()<>#+-.!|~$:")
 
 
 class EstimateLike(Protocol):
@@ -139,3 +150,18 @@ def audit_table(events: pd.DataFrame) -> pd.DataFrame:
         event=_name(events["event"], AUDIT_EVENT_NAMES),
         detail=detail,
     )
+
+
+def escape_markdown(text: object) -> str:
+    """`text` with every Markdown special character escaped, so user data shows as typed."""
+    return "".join("\\" + c if c in MARKDOWN_SPECIALS else c for c in str(text))
+
+
+def client_link(client_id: object) -> str:
+    """The Client progress page's deep link for one client, its id URL-encoded.
+
+    Every character but letters, digits and "_.-~" is percent-encoded, so ids such as
+    "A&B", "C#7" and "J+K" come back whole from the query string (a bare "+" would read as
+    a space, "&" would start another parameter, "#" would end the query).
+    """
+    return f"{CLIENT_PAGE}?client={quote(str(client_id), safe='')}"

@@ -13,15 +13,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from practice import comparisons, config
-from practice.analysis import NOT_JUDGED, pain_rule_text
+from practice import config
+from practice.analysis import NOT_JUDGED, NOT_RECORDED, pain_rule_text
 from practice.filters import baseline_source_keys
 from practice.vocabulary import BASELINE_SOURCES, HEADACHE_TYPES, STATUSES, technique_label
 
 # "C0001 · Fatima Green": what the client picker shows, and searches as the user types.
 LABEL_SEPARATOR = " · "
 NO_FOLLOW_UP = "no follow-up score yet"
-NOT_RECORDED = "not recorded"
 
 # Measures in the order the page lists them: (outcome key, label, intake column).
 MEASURE_ROWS: tuple[tuple[str, str, str], ...] = (
@@ -102,9 +101,6 @@ WELLBEING_MEASURES: tuple[tuple[str, str, str], ...] = (
     ("sleep_quality", "sleep_quality", "Sleep quality (0-10, higher is better)"),
     ("medication_days", "medication_days_7d", "Medication days per 28 days (fewer is better)"),
 )
-# Markdown punctuation that could turn user text into formatting (CommonMark escapes any ASCII
-# punctuation with a backslash).
-_MARKDOWN_SPECIALS = "\\`*_{}[]()<>#+-.!|~$:"
 
 
 # --- finding the client ------------------------------------------------------------------------
@@ -659,11 +655,6 @@ def technique_points(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 # --- text helpers ------------------------------------------------------------------------------
-def escape_markdown(text: object) -> str:
-    """`text` with every Markdown special character escaped, so user data shows as typed."""
-    return "".join("\\" + c if c in _MARKDOWN_SPECIALS else c for c in str(text))
-
-
 def list_text(value: object) -> str:
     """A ';'-joined cell as "a, b" ("not recorded" when empty)."""
     text = _text(value, default="")
@@ -695,11 +686,6 @@ def _number(value: object) -> float:
 
 def _is_true(value: object) -> bool:
     return value is not None and value is not pd.NA and not pd.isna(value) and bool(value)
-
-
-def technique_keys(sessions: pd.DataFrame) -> list[str]:
-    """Every technique key used in `sessions` (for colours that match the other pages)."""
-    return comparisons.technique_keys(sessions)
 
 
 # --- headache diary ----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import Connection, func, select
 
 from practice import db
-from practice.columns import COLUMNS
+from practice.columns import COLUMNS, SESSION_NUMBER_COLUMNS
 from practice.models import Client, DiaryDay, Import, Session, Therapist, TreatmentSeries
 from practice.series import NO_SERIES
 
@@ -72,9 +72,6 @@ SESSION_FRAME = (
 
 # Number columns come back as floats (NaN when missing) on either database.
 NUMERIC_CLIENT_COLUMNS = tuple(c.name for c in COLUMNS if c.part == "intake" and c.kind == "number")
-NUMERIC_SESSION_COLUMNS = tuple(
-    c.name for c in COLUMNS if c.part == "session" and c.kind == "number"
-)
 
 
 def fetch_clients(conn: Connection) -> pd.DataFrame:
@@ -86,7 +83,7 @@ def fetch_clients(conn: Connection) -> pd.DataFrame:
 def fetch_sessions(conn: Connection) -> pd.DataFrame:
     """Every session with its client code, therapist name and series number, oldest first."""
     frame = db.read_frame(conn, SESSION_FRAME)
-    frame = _as_floats(frame, NUMERIC_SESSION_COLUMNS)
+    frame = _as_floats(frame, SESSION_NUMBER_COLUMNS)
     # A follow-up visit that belongs to no series has no series row: number 0 (NO_SERIES).
     frame["series_number"] = frame["series_number"].fillna(NO_SERIES).astype("int64")
     frame["techniques"] = frame["techniques"].fillna("")

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.extensions import ExtensionArray
 
-from practice.columns import COLUMNS
+from practice.columns import COLUMNS, SESSION_NUMBER_COLUMNS
 from practice.vocabulary import (
     BASELINE_SOURCES,
     HEADACHE_TYPES,
@@ -653,7 +653,7 @@ def _build_frame(c: Arrays, rows: Arrays, start: dt.date, n_days: int) -> pd.Dat
     values |= {"birth_year": c["birth_year"][ci]} | {
         name: c[key][ci] for name, key in INTAKE_NUMBERS.items()
     }
-    values |= {name: rows[name] for name in SESSION_NUMBERS}
+    values |= {name: rows[name] for name in SESSION_NUMBER_COLUMNS}
     return pd.DataFrame({column.name: values[column.name] for column in COLUMNS})
 
 
@@ -753,15 +753,3 @@ INTAKE_NUMBERS = {
     "baseline_stress": "stress",
     "baseline_sleep_quality": "sleep",
 }
-SESSION_NUMBERS = (
-    "duration_min",
-    "pain_pre",
-    "pain_post",
-    "headache_days_7d",
-    "headache_days_28d",
-    "medication_days_7d",
-    "hit6",
-    "midas",
-    "stress",
-    "sleep_quality",
-)

@@ -19,8 +19,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine, text
+from streamlit.elements.lib.column_types import ColumnConfig
 
-from practice import access, analysis, auth, config, queries, recording
+from practice import access, analysis, auth, config, formatting, queries, recording
 from practice.bootstrap import open_database
 from practice.exports import chart_png, chart_title, table_csv
 from practice.filters import BASELINE_SOURCE_OPTIONS, Filters, filter_outcomes, filter_sessions
@@ -845,21 +846,21 @@ def explain(title: str, body: str) -> None:
         st.markdown(body)
 
 
-def client_link(client_id: str) -> str:
-    """The Client progress page's deep link for one client."""
-    return f"/Client_Progress?client={client_id}"
+def client_link_column(label: str = "Client") -> ColumnConfig:
+    """A table column of `formatting.client_link`s that shows each client's plain id."""
+    return st.column_config.LinkColumn(label, display_text=formatting.CLIENT_LINK_TEXT)
 
 
 def show_client_table(frame: pd.DataFrame, columns: list[str], *, file_name: str) -> None:
     """A table of clients whose ids link to their progress page, with a CSV download."""
-    shown = frame[columns].assign(link=frame["client_id"].map(client_link))
+    shown = frame[columns].assign(link=frame["client_id"].map(formatting.client_link))
     st.dataframe(
         shown,
         hide_index=True,
         row_height=WRAPPED_ROW_HEIGHT,  # "Why" wraps instead of running past the edge
         column_order=["link", *[c for c in columns if c != "client_id"]],
         column_config={
-            "link": st.column_config.LinkColumn("Client", display_text=r"client=(.*)$"),
+            "link": client_link_column(),
             "client_name": "Name",
             "therapist": "Therapist",
             "sessions_attended": st.column_config.NumberColumn("Sessions"),

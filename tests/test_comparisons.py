@@ -310,11 +310,6 @@ def test_therapist_table_is_readable_and_keeps_the_caseload_order() -> None:
     assert "Responder rate (95 % CI)" not in stress.columns
 
 
-def test_client_link_points_at_the_client_progress_page() -> None:
-    links = comparisons.client_link(pd.Series(["C0042", "A&B 7"]))
-    assert links.tolist() == ["/Client_Progress?client=C0042", "/Client_Progress?client=A%26B%207"]
-
-
 def outcome_rows() -> pd.DataFrame:
     return pd.DataFrame(
         {

@@ -14,7 +14,6 @@ from practice.importing.preview import (
     change_table,
     check_upload,
     column_table,
-    escape_markdown,
     history_table,
     mapping_for_file,
     mapping_key,
@@ -338,18 +337,3 @@ def test_the_undo_summary_counts_what_was_removed_and_restored() -> None:
         "Import #2 was undone: 18 session(s) and 2 client(s) removed, 2 session(s) and "
         "1 client(s) restored."
     )
-
-
-@pytest.mark.parametrize(
-    ("text", "escaped"),
-    [
-        ("visits.csv", "visits\\.csv"),
-        ("[click](http://x)", "\\[click\\]\\(http\\://x\\)"),
-        ("**bold** _it_ `code`", "\\*\\*bold\\*\\* \\_it\\_ \\`code\\`"),
-        (":red[alert] :smile:", "\\:red\\[alert\\] \\:smile\\:"),
-        ("<b>x</b>", "\\<b\\>x\\</b\\>"),
-        ("# 1 + 2 - 3 | $4 ~5 !", "\\# 1 \\+ 2 \\- 3 \\| \\$4 \\~5 \\!"),
-    ],
-)
-def test_file_text_is_escaped_before_it_goes_into_markdown(text: str, escaped: str) -> None:
-    assert escape_markdown(text) == escaped

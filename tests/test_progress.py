@@ -424,19 +424,6 @@ def test_technique_points_list_each_technique_of_each_attended_session() -> None
     assert progress.technique_points(progress.series_sessions(make_sessions(), "C3", 1)).empty
 
 
-def test_technique_keys_are_every_key_used() -> None:
-    assert progress.technique_keys(make_sessions()) == ["craniosacral", "swedish", "trigger_point"]
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [("Bo *Bold*", "Bo \\*Bold\\*"), ("[x](y)", "\\[x\\]\\(y\\)"), (":red[a]", "\\:red\\[a\\]"),
-     ("Ana Ng", "Ana Ng")],
-)  # fmt: skip
-def test_escape_markdown_keeps_user_text_literal(text: str, expected: str) -> None:
-    assert progress.escape_markdown(text) == expected
-
-
 def test_follow_up_visits_are_points_of_their_own_kind() -> None:
     frame = c1_sessions()
     visit = frame.iloc[[-1]].assign(

@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from practice.columns import COLUMNS, DIARY_COLUMNS
+from practice.formatting import escape_markdown
 from practice.importing.batch import PreparedBatch, prepare_batch
 from practice.importing.dates import DateOrder
 from practice.importing.diary import (
@@ -78,7 +79,6 @@ HISTORY_COLUMNS = {
 }
 # Markdown (and Streamlit's :color[...] / :emoji: extensions) treat these as syntax.
 _UNNAMED = re.compile(r"^Unnamed: \d+$")  # pandas' name for a blank header cell
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
 # --- files ----------------------------------------------------------------------------------
@@ -434,12 +434,6 @@ def undo_summary(import_id: int, undone: Mapping[str, int], *, show_changes: boo
     )
 
 
-# --- text -----------------------------------------------------------------------------------
-def escape_markdown(text: str) -> str:
-    """`text` with markdown syntax escaped, for file names and headers in labels and messages."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-
-
 __all__ = [
     "DATE_ORDER_LABELS",
     "DATE_ORDER_OPTIONS",
@@ -451,7 +445,6 @@ __all__ = [
     "change_table",
     "check_upload",
     "column_table",
-    "escape_markdown",
     "history_table",
     "import_checked",
     "mapping_for_file",
