@@ -8,20 +8,14 @@ docs/security.md ("Backups") gives the restore steps.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
-
-from practice import config
-from practice.db import describe_url
-from practice.importing.reading import describe_size
 
 # Where Debian/Ubuntu install the PostgreSQL client tools (<root>/<version>/bin) when they are
 # not on PATH.
@@ -131,41 +125,4 @@ def _version(path: Path) -> tuple[int, ...]:
     return tuple(int(p) for p in path.parent.parent.name.split(".") if p.isdigit())
 
 
-def add_backup_command(commands: argparse._SubParsersAction) -> None:
-    """Register `backup --out PATH [--db URL]` on the command line."""
-    parser = commands.add_parser(
-        "backup",
-        help="copy the database to a backup file (safe while the app runs)",
-        description="SQLite: a consistent copy made with SQLite's online backup. PostgreSQL: "
-        "pg_dump --format=custom (restore with pg_restore). docs/security.md explains "
-        "restoring.",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        required=True,
-        metavar="PATH",
-        help="new backup file, or an existing folder for a time-stamped file in it",
-    )
-    parser.add_argument(
-        "--db",
-        metavar="URL",
-        default=None,
-        help="database URL (default: PRACTICE_DATABASE_URL, else the SQLite file in data/)",
-    )
-    parser.set_defaults(handler=run_backup)
-
-
-def run_backup(args: argparse.Namespace) -> int:
-    """Back up the database; print where the backup went and its size."""
-    url = args.db or config.database_url()
-    try:
-        path = backup_database(url, args.out)
-    except BackupError as exc:
-        print(f"error: backup failed: {exc}", file=sys.stderr)
-        return 1
-    print(f"backed up {describe_url(url)} to {path} ({describe_size(path.stat().st_size)})")
-    return 0
-
-
-__all__ = ["BackupError", "add_backup_command", "backup_database", "find_pg_tool", "run_backup"]
+__all__ = ["BackupError", "backup_database", "find_pg_tool"]

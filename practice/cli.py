@@ -14,8 +14,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from practice import auth, config, db
-from practice.backup import add_backup_command
+from practice import auth, config, db, users_cli
+from practice.backup import BackupError, backup_database
 from practice.bootstrap import open_database
 from practice.exports import table_csv
 from practice.formatting import counts_text, plain_table
@@ -26,8 +26,8 @@ from practice.importing import (
     describe_problems,
     import_files,
 )
+from practice.importing.reading import describe_size
 from practice.queries import fetch_clients, fetch_diary_days, fetch_imports, fetch_sessions
-from practice.users_cli import add_users_command
 
 # How many problems the terminal shows before pointing at the full report.
 SHOWN_PROBLEMS = 50
@@ -50,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_imports(commands)
     _add_undo(commands)
     _add_summary(commands)
-    add_users_command(commands)
-    add_backup_command(commands)
+    _add_users(commands)
+    _add_backup(commands)
     _add_report(commands)
     return parser
 
@@ -189,6 +189,57 @@ def _add_summary(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_summary)
 
 
+def _add_users(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "users", help="manage who may sign in (owner, therapist, front desk)"
+    )
+    actions = parser.add_subparsers(dest="users_action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="create a user (asks for the password)")
+    add.add_argument("username", metavar="NAME")
+    add.add_argument("--role", choices=config.ROLES, required=True)
+    add.add_argument(
+        "--therapist",
+        metavar="NAME",
+        default=None,
+        help="for a therapist: their name as the exports spell it",
+    )
+    passwd = actions.add_parser(
+        "passwd", help="set a new password (and forget the name's failed sign-ins)"
+    )
+    passwd.add_argument("username", metavar="NAME")
+    actions.add_parser("list", help="list users (never their passwords)")
+    disable = actions.add_parser("disable", help="stop a user from signing in")
+    disable.add_argument("username", metavar="NAME")
+    for sub in (add, passwd):
+        sub.add_argument(
+            "--password-stdin",
+            action="store_true",
+            help="read the password from standard input (for scripts)",
+        )
+    for sub in actions.choices.values():
+        _db_option(sub)
+    parser.set_defaults(handler=users_cli.run_users)
+
+
+def _add_backup(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "backup",
+        help="copy the database to a backup file (safe while the app runs)",
+        description="SQLite: a consistent copy made with SQLite's online backup. PostgreSQL: "
+        "pg_dump --format=custom (restore with pg_restore). docs/security.md explains "
+        "restoring.",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="PATH",
+        help="new backup file, or an existing folder for a time-stamped file in it",
+    )
+    _db_option(parser)
+    parser.set_defaults(handler=run_backup)
+
+
 def _add_report(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "report",
@@ -233,6 +284,18 @@ def run_init_db(args: argparse.Namespace) -> int:
     url = args.db or config.database_url()
     open_database(url, seed=args.sample)
     print(f"database ready at revision {db.head_revision()}: {db.describe_url(url)}")
+    return 0
+
+
+def run_backup(args: argparse.Namespace) -> int:
+    """Back up the database; print where the backup went and its size."""
+    url = args.db or config.database_url()
+    try:
+        path = backup_database(url, args.out)
+    except BackupError as exc:
+        print(f"error: backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"backed up {db.describe_url(url)} to {path} ({describe_size(path.stat().st_size)})")
     return 0
 
 

@@ -1,4 +1,8 @@
-"""`python -m practice users ...`: add users, change passwords, list and disable them."""
+"""`python -m practice users ...`: add users, change passwords, list and disable them.
+
+The command's arguments are declared in practice/cli.py with every other command's; this
+module carries out the action they name.
+"""
 
 from __future__ import annotations
 
@@ -6,43 +10,9 @@ import argparse
 import getpass
 import sys
 
-from practice import auth, config
+from practice import auth
 from practice.bootstrap import open_database
 from practice.formatting import plain_table
-
-
-def add_users_command(commands: argparse._SubParsersAction) -> None:
-    """Register `users add|passwd|list|disable` on the command line."""
-    parser = commands.add_parser(
-        "users", help="manage who may sign in (owner, therapist, front desk)"
-    )
-    actions = parser.add_subparsers(dest="users_action", required=True, metavar="ACTION")
-    add = actions.add_parser("add", help="create a user (asks for the password)")
-    add.add_argument("username", metavar="NAME")
-    add.add_argument("--role", choices=config.ROLES, required=True)
-    add.add_argument(
-        "--therapist",
-        metavar="NAME",
-        default=None,
-        help="for a therapist: their name as the exports spell it",
-    )
-    passwd = actions.add_parser(
-        "passwd", help="set a new password (and forget the name's failed sign-ins)"
-    )
-    passwd.add_argument("username", metavar="NAME")
-    actions.add_parser("list", help="list users (never their passwords)")
-    disable = actions.add_parser("disable", help="stop a user from signing in")
-    disable.add_argument("username", metavar="NAME")
-    for sub in (add, passwd):
-        sub.add_argument(
-            "--password-stdin",
-            action="store_true",
-            help="read the password from standard input (for scripts)",
-        )
-    for sub in (add, passwd, disable, *actions.choices.values()):
-        if not any(a.dest == "db" for a in sub._actions):
-            sub.add_argument("--db", metavar="URL", default=None, help="database URL")
-    parser.set_defaults(handler=run_users)
 
 
 def run_users(args: argparse.Namespace) -> int:

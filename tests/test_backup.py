@@ -15,7 +15,7 @@ from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from practice import backup, db
-from practice.backup import BackupError, add_backup_command, backup_database, find_pg_tool
+from practice.backup import BackupError, backup_database, find_pg_tool
 from practice.importing import import_paths
 from practice.sample import generate_practice
 
@@ -45,9 +45,9 @@ def sqlite_path(engine: Engine) -> str:
 
 
 def backup_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m practice")
-    add_backup_command(parser.add_subparsers(dest="command", required=True))
-    return parser
+    from practice.cli import build_parser
+
+    return build_parser()
 
 
 # --- SQLite -----------------------------------------------------------------------------------

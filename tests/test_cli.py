@@ -164,3 +164,22 @@ def test_imports_and_undos_from_the_command_line_are_audited_with_the_os_user(
     with db.create_engine_for(db_url).connect() as conn:
         by = conn.execute(text("SELECT imported_by FROM imports")).scalar_one()
     assert by == "maria (command line)"
+
+
+def test_every_command_is_declared_in_cli_py() -> None:
+    """One place lists the command line: no other module adds a command or its arguments."""
+    import argparse
+
+    from practice.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert {"init-db", "import", "sample", "imports", "undo", "summary", "users", "backup"} <= set(
+        commands.choices
+    )
+    package = Path(__file__).resolve().parent.parent / "practice"
+    declaring = sorted(
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if path.name != "cli.py" and "add_parser(" in path.read_text(encoding="utf-8")
+    )
+    assert declaring == []
