@@ -74,21 +74,20 @@ def compute_headlines(
 def median_with_interval(values: pd.Series) -> Estimate:
     """Median with its distribution-free 95 % interval from order statistics.
 
-    The interval runs from the j-th to the k-th smallest value, with j and k the binomial
-    (n, 1/2) quantiles (Conover 1999, Practical Nonparametric Statistics, section 3.2); it
-    needs no assumption about the shape of the distribution.
+    The interval runs between two order statistics chosen with the binomial (n, 1/2)
+    distribution (Conover 1999, Practical Nonparametric Statistics, section 3.2), as
+    scipy.stats.quantile_test computes it; it needs no assumption about the shape of the
+    distribution. Below 6 values no such interval reaches 95 %, and none is given.
     """
-    data = np.sort(values.dropna().to_numpy(dtype=float))
+    data = values.dropna().to_numpy(dtype=float)
     n = len(data)
     if n == 0:
         return Estimate(None, 0)
     median = float(np.median(data))
-    alpha = 1 - CONFIDENCE
-    j = int(stats.binom.ppf(alpha / 2, n, 0.5))
-    k = n - j + 1
-    if j < 1:
+    interval = stats.quantile_test(data, q=median, p=0.5).confidence_interval(CONFIDENCE)
+    if not (np.isfinite(interval.low) and np.isfinite(interval.high)):
         return Estimate(median, n)
-    return Estimate(median, n, float(data[j - 1]), float(data[k - 1]))
+    return Estimate(median, n, float(interval.low), float(interval.high))
 
 
 def rate_with_interval(flags: pd.Series) -> Estimate:

@@ -90,6 +90,9 @@ def _summarise(frame: pd.DataFrame) -> pd.DataFrame:
             "relief_sd": by_group["relief"].std(ddof=1),
         }
     )
+    # The closed form of CR1, not a library: statsmodels gives this interval only from one
+    # fitted OLS per group (fit(cov_type="cluster")), which cannot be vectorised over the
+    # groups; tests/test_analysis_relief.py checks the two agree.
     residual = frame["relief"] - frame["group"].map(table["relief_mean"])
     per_client = residual.groupby([frame["group"], frame["client_id"]]).sum()
     spread = (per_client**2).groupby(level="group").sum()

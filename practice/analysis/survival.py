@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from statsmodels.duration.survfunc import SurvfuncRight
 
 from practice.analysis._common import (
     CONFIDENCE,
@@ -68,31 +69,35 @@ def time_to_response(
 def kaplan_meier(data: pd.DataFrame) -> pd.DataFrame:
     """Kaplan-Meier survival per `group` from `time` and `event`, with a row at time 0.
 
-    S(t) = prod(1 - d_i / n_i); Greenwood variance; 95 % interval on the log(-log S) scale
+    S(t) = prod(1 - d_i / n_i) with Greenwood's standard error, from statsmodels'
+    SurvfuncRight per group; every observed time gets a row (a time with only censoring
+    carries the curve of the last event before it). 95 % interval on the log(-log S) scale
     (Kalbfleisch & Prentice 1980), which stays within 0-1.
     """
     require_frame(data, "data", ["group", "time", "event"])
     if data.empty:
         return empty_frame(KM_COLUMNS)
-    events = data["event"].astype(bool)
+    data = data.assign(time=data["time"].astype(float), event=data["event"].astype(bool))
     counts = (
-        data.assign(event=events)
-        .groupby(["group", "time"])
+        data.groupby(["group", "time"])
         .agg(n_events=("event", "sum"), n_total=("event", "size"))
         .reset_index()
     )
-    by_group = counts.groupby("group")
     total = counts["group"].map(data.groupby("group").size())
-    left = by_group["n_total"].cumsum() - counts["n_total"]
+    left = counts.groupby("group")["n_total"].cumsum() - counts["n_total"]
     counts["n_at_risk"] = total - left
     counts["n_censored"] = counts["n_total"] - counts["n_events"]
-    counts["survival"] = (
-        (1 - counts["n_events"] / counts["n_at_risk"]).groupby(counts["group"]).cumprod()
-    )
-    at_risk, events_ = counts["n_at_risk"], counts["n_events"]
-    term = (events_ / (at_risk * (at_risk - events_))).replace(np.inf, np.nan)
-    greenwood = term.groupby(counts["group"]).cumsum()
-    low, high = _loglog_interval(counts["survival"], greenwood)
+    fitted = pd.concat([_survfunc(group, rows) for group, rows in data.groupby("group")])
+    counts = pd.merge_asof(
+        counts.sort_values("time", kind="stable"),
+        fitted.sort_values("time", kind="stable"),
+        on="time",
+        by="group",
+        direction="backward",
+    ).sort_values(["group", "time"], kind="stable")
+    # Before a group's first event the curve is 1 and certain.
+    counts["survival"] = counts["survival"].fillna(1.0)
+    low, high = _loglog_interval(counts["survival"], counts["log_se"].fillna(0.0))
     counts["survival_ci_low"], counts["survival_ci_high"] = low, high
     start = pd.DataFrame(
         {
@@ -115,12 +120,35 @@ def kaplan_meier(data: pd.DataFrame) -> pd.DataFrame:
     return curve.reindex(columns=KM_COLUMNS).reset_index(drop=True)
 
 
-def _loglog_interval(survival: pd.Series, greenwood: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """log(-log S) interval; 1 before the first event, NaN once S reaches 0."""
+def _survfunc(group: object, rows: pd.DataFrame) -> pd.DataFrame:
+    """One group's curve at its event times: S and the standard error of log S.
+
+    SurvfuncRight gives Greenwood's standard error of S (S x sqrt(sum d / (n (n - d)))); the
+    interval below needs that of log S, the square root of Greenwood's sum. statsmodels has
+    no pointwise interval for the curve (only simultaneous bands), so the log(-log) interval
+    is computed here.
+    """
+    fit = SurvfuncRight(rows["time"].to_numpy(), rows["event"].to_numpy(dtype=int))
+    survival = np.asarray(fit.surv_prob, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_se = np.where(survival > 0, np.asarray(fit.surv_prob_se) / survival, np.nan)
+    return pd.DataFrame(
+        {
+            "group": group,
+            "time": np.asarray(fit.surv_times, dtype=float),
+            "survival": survival,
+            "log_se": log_se,
+        }
+    )
+
+
+def _loglog_interval(survival: pd.Series, log_se: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """log(-log S) interval from the standard error of log S; 1 before the first event, NaN
+    once S reaches 0."""
     q = normal_quantile(CONFIDENCE)
     inner = (survival > 0) & (survival < 1)
     log_s = np.log(survival.where(inner))
-    se = np.sqrt(greenwood) / np.abs(log_s)
+    se = log_se / np.abs(log_s)
     low = survival ** np.exp(q * se)
     high = survival ** np.exp(-q * se)
     untouched = survival >= 1

@@ -45,6 +45,10 @@ def infer_date_order(columns: dict[str, pd.Series]) -> DateOrder | None:
 
     Raises AmbiguousDateOrder or MixedDateOrder when the file alone cannot decide.
     """
+    # Hand-written because no library decides once per file from all its dates: pandas'
+    # `dayfirst` is only a hint and its format is guessed from the first date of a column
+    # (03/04 settles nothing, the 13/04 further down does), and dateutil guesses each string
+    # alone. An export has one order, and any one date may be the one that shows it.
     dayfirst_example = monthfirst_example = None
     ambiguous: tuple[str, str] | None = None
     for name, values in columns.items():
