@@ -11,6 +11,8 @@ import altair as alt
 import pandas as pd
 from altair.utils.data import to_values
 
+from practice.charts.style import theme_config
+
 # OWASP "CSV Injection": a cell starting with one of these may run as a formula when the file is
 # opened in a spreadsheet; prefixing a single quote makes it inert text.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -155,11 +157,9 @@ def table_csv(frame: pd.DataFrame, *, headers: Mapping[str, str] | None = None) 
     return safe.to_csv(index=False).encode("utf-8-sig")
 
 
-# What Altair's own default theme adds to every chart; the PNGs and PDFs apply it explicitly so
-# that their look never depends on which theme happens to be enabled in the process.
-PRINT_THEME: dict[str, Any] = {
-    "config": {"view": {"continuousWidth": 300, "continuousHeight": 300}}
-}
+# Headway's theme (practice.charts.style); the PNGs and PDFs apply it explicitly so that their
+# look never depends on which theme happens to be enabled in the process.
+PRINT_THEME: dict[str, Any] = dict(theme_config())
 _CHILD_CHARTS = ("layer", "hconcat", "vconcat", "concat")
 
 

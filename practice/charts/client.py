@@ -14,7 +14,14 @@ import pandas as pd
 
 from practice import config
 from practice.analysis import pain_rule_text
-from practice.charts.style import GOOD, MUTED, NEUTRAL, subtitle_lines, technique_colors
+from practice.charts.style import (
+    FIT_WIDTH,
+    GOOD,
+    MUTED,
+    NEUTRAL,
+    technique_colors,
+    title_params,
+)
 from practice.progress import FOLLOW_UP_VISIT, WELLBEING_MEASURES, pain_target
 
 PAIN_WHEN = ["Before session", "After session"]
@@ -26,9 +33,6 @@ BASELINE_COLOR = "#616161"
 # Every tick names its month ("15 Aug"): Vega's own multi-scale labels give a bare "15" between
 # month ticks. Labels that would collide are dropped; the tooltip gives the full date.
 DATE_AXIS = alt.Axis(labelAngle=0, format="%-d %b", labelOverlap=True)
-# Streamlit fits a stretched chart's *total* height (title, legend and axes included) into
-# `height` unless the spec says otherwise; fitting only the width keeps the plot readable.
-FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 # The drawing width of exported PNGs and of the faceted chart (Streamlit stretches the others).
 WIDTH = 720
 
@@ -36,7 +40,7 @@ WIDTH = 720
 def _title(title: str, subtitle: str | list[str]) -> alt.TitleParams:
     """The same title layout as `style.titled`, for layered and faceted charts."""
     # A full-width chart (WIDTH px) holds about 100 characters a line.
-    return alt.TitleParams(text=title, subtitle=subtitle_lines(subtitle, 100), anchor="start")
+    return title_params(title, subtitle, width=100)
 
 
 def _level_rule(value: float, label: str, color: str, *, dashed: bool = False) -> alt.LayerChart:

@@ -12,16 +12,13 @@ from typing import cast
 import altair as alt
 import pandas as pd
 
-from practice.charts.style import MUTED, NEUTRAL, titled
+from practice.charts.style import FIT_WIDTH, MUTED, NEUTRAL, titled
 from practice.comparisons import POSITION_ORDER
 
 ZERO_RULE_COLOR = "#555555"
 # Funnel positions: blue inside, orange above, purple below (darker beyond 99.8 %), grey small.
 POSITION_COLORS = ("#4e79a7", "#f5a25d", "#c25700", "#c5a3c9", "#7b3f8c", MUTED)
 LIMIT_DASHES = {"95 %": [6, 4], "99.8 %": [1, 0]}
-# The chart fits the page's width while `height` stays the height of the plot itself
-# (Streamlit's default "fit" squeezes title, axes and legend into `height`).
-FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 
 
 def label_colors(frame: pd.DataFrame, colors: alt.Scale) -> alt.Scale:

@@ -6,11 +6,15 @@ import altair as alt
 import pandas as pd
 
 from practice import config
-from practice.charts.style import GOOD, HALF_WIDTH_LINE_CHARS, MUTED, NEUTRAL, titled
+from practice.charts.style import (
+    FIT_WIDTH,
+    GOOD,
+    HALF_WIDTH_LINE_CHARS,
+    MUTED,
+    NEUTRAL,
+    titled,
+)
 
-# Streamlit fits a stretched chart's total height (title, legend, slanted month labels) into
-# `height` unless only the width is fitted: without this the bars shrink to a sliver.
-FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 WHOLE_MONTH = "whole month"
 PART_MONTH = "part of the month"
 OUTCOME_LABELS = {

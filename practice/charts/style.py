@@ -1,4 +1,5 @@
-"""The look every chart shares: colours that stay the same per technique and per therapist."""
+"""The look every chart shares: Headway's Altair theme, colours that stay the same per technique
+and per therapist, titles."""
 
 from __future__ import annotations
 
@@ -11,6 +12,12 @@ import altair as alt
 from practice.vocabulary import TECHNIQUES
 
 ChartT = TypeVar("ChartT", bound=alt.TopLevelMixin)
+
+# Headway's Altair theme, registered and enabled once, when this module is first imported.
+THEME = "headway"
+# Streamlit fits a stretched chart's *total* height (title, legend and axes included) into
+# `height` unless the spec says otherwise; fitting only the width keeps the plot readable.
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 
 # Tableau 10 then 10 more distinct hues: readable on Streamlit's light and dark themes.
 PALETTE = (
@@ -42,6 +49,25 @@ BAD = "#e15759"
 NEUTRAL = "#4e79a7"
 
 
+def theme_config() -> alt.theme.ThemeConfig:
+    """What every Headway chart shares: titles and subtitles start at the left edge, and a
+    chart that sets no size gets Altair's default one (300 x 300).
+
+    The pages get it from the enabled theme. Exports apply it explicitly
+    (practice.exports.chart_spec): Altair's active theme is process-wide, and a page being
+    drawn on another thread may have switched it.
+    """
+    return {
+        "config": {
+            "view": {"continuousWidth": 300, "continuousHeight": 300},
+            "title": {"anchor": "start"},
+        }
+    }
+
+
+alt.theme.register(THEME, enable=True)(theme_config)
+
+
 def technique_colors(keys: Iterable[str]) -> alt.Scale:
     """A colour per technique key: vocabulary techniques always get the same colour."""
     known = list(TECHNIQUES)
@@ -70,6 +96,15 @@ def subtitle_lines(subtitle: str | list[str], width: int = SUBTITLE_LINE_CHARS) 
     return [part for line in lines for part in textwrap.wrap(line, width) or [""]]
 
 
+def title_params(
+    title: str, subtitle: str | list[str] | None = None, *, width: int = SUBTITLE_LINE_CHARS
+) -> alt.TitleParams:
+    """A title with a short plain-language subtitle wrapped at `width` characters, never cut."""
+    if subtitle:
+        return alt.TitleParams(title, subtitle=subtitle_lines(subtitle, width))
+    return alt.TitleParams(title)
+
+
 def titled(
     chart: ChartT,
     title: str,
@@ -79,7 +114,4 @@ def titled(
 ) -> ChartT:
     """Give a chart its title and a short plain-language subtitle, wrapped into lines of at
     most `line_chars` characters, never cut."""
-    if subtitle:
-        lines = subtitle_lines(subtitle, line_chars)
-        return chart.properties(title=alt.TitleParams(title, subtitle=lines, anchor="start"))
-    return chart.properties(title=alt.TitleParams(title, anchor="start"))
+    return chart.properties(title=title_params(title, subtitle, width=line_chars))
