@@ -6,6 +6,7 @@ client codes (`client_id`) and therapist names, as users know them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,16 @@ from sqlalchemy import Connection, func, select
 
 from practice import db
 from practice.columns import COLUMNS, SESSION_NUMBER_COLUMNS
-from practice.models import Client, DiaryDay, Import, Session, Therapist, TreatmentSeries
+from practice.models import (
+    AuditEvent,
+    Client,
+    DiaryDay,
+    Import,
+    Session,
+    Technique,
+    Therapist,
+    TreatmentSeries,
+)
 from practice.series import NO_SERIES
 
 # The clients frame: the practice's client code as `client_id`, every intake column.
@@ -152,6 +162,28 @@ def fetch_counts(conn: Connection) -> PracticeCounts:
     return PracticeCounts(
         int(row[0]), int(row[1]), int(row[2]), first, last, sample_only=sources == {"sample"}
     )
+
+
+def fetch_data_version(conn: Connection, *, recorded_events: Sequence[str] = ()) -> tuple[int, int]:
+    """(newest import id, imports undone + audit events named `recorded_events`): changes
+    whenever an import, an undo or a session recorded in the app changes the data."""
+    newest, undone = conn.execute(
+        select(func.coalesce(func.max(Import.id), 0), func.count(Import.undone_at))
+    ).one()
+    recorded = conn.execute(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.event.in_(recorded_events))
+    ).scalar_one()
+    return int(newest), int(undone) + int(recorded)
+
+
+def fetch_therapist_names(conn: Connection) -> list[str]:
+    """Every stored therapist's name, in name order."""
+    return [str(n) for n in conn.execute(select(Therapist.name).order_by(Therapist.name)).scalars()]
+
+
+def fetch_technique_keys(conn: Connection) -> list[str]:
+    """Every stored technique key, in key order."""
+    return [str(k) for k in conn.execute(select(Technique.key).order_by(Technique.key)).scalars()]
 
 
 def fetch_imports(conn: Connection) -> pd.DataFrame:

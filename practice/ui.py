@@ -18,7 +18,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 import streamlit as st
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from streamlit.elements.lib.column_types import ColumnConfig
 
 from practice import access, analysis, auth, config, formatting, queries, recording
@@ -324,15 +324,8 @@ def data_version() -> tuple[int, int]:
     (an argument named with a leading underscore would be left out of the key).
     """
     with get_engine().connect() as conn:
-        row = conn.execute(text("SELECT COALESCE(MAX(id), 0), COUNT(undone_at) FROM imports")).one()
         # Sessions recorded, corrected or deleted in the app change the data too.
-        recorded = conn.execute(
-            text(
-                "SELECT COUNT(*) FROM audit_events WHERE event IN ('session_recorded', "
-                "'session_corrected', 'session_deleted')"
-            )
-        ).scalar_one()
-    return int(row[0]), int(row[1]) + int(recorded)
+        return queries.fetch_data_version(conn, recorded_events=recording.AUDIT_EVENTS)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -903,8 +896,8 @@ def record_session_section(client_id: str) -> None:
         if not recording.may_record(conn, user, client_id):
             return
         recorded = recording.fetch_recorded_sessions(conn, client_id)
-        names = [str(r[0]) for r in conn.execute(text("SELECT name FROM therapists ORDER BY name"))]
-        keys = {str(r[0]) for r in conn.execute(text("SELECT key FROM techniques"))}
+        names = queries.fetch_therapist_names(conn)
+        keys = set(queries.fetch_technique_keys(conn))
     own = user.therapist_name if user is not None and user.role == "therapist" else None
     choices = _FormChoices(
         therapists=[own] if own else names,
