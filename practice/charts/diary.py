@@ -6,8 +6,7 @@ import altair as alt
 import pandas as pd
 
 from practice.analysis.diary import CALENDAR_LEVELS
-from practice.charts.client import FIT_WIDTH
-from practice.charts.style import titled
+from practice.charts.style import FIT_WIDTH, titled
 
 # Light to dark with severity; a day without an entry stays pale grey.
 CALENDAR_COLORS = ("#eeeeee", "#c7e9c0", "#fdd49e", "#fc8d59", "#d7301f", "#9e9ac8")
