@@ -80,7 +80,8 @@ def _add_import(commands: argparse._SubParsersAction) -> None:
         "import",
         help="import CSV exports (all files in one all-or-nothing transaction)",
         description="Check every file, then write them all or nothing. Exit 0 with a summary, "
-        "or 1 listing every problem with its file, row and column.",
+        f"or 1 listing the first {SHOWN_PROBLEMS} problems with their file, row and column "
+        "and a count of the rest (--report FILE writes them all).",
     )
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
     _db_option(parser)
@@ -300,7 +301,7 @@ def run_backup(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    """Import files; print a summary (exit 0) or every problem (exit 1)."""
+    """Import files; print a summary (exit 0) or the first SHOWN_PROBLEMS problems (exit 1)."""
     mapping = _parse_mapping(args.map)
     files = []
     for path in args.files:

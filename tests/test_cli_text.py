@@ -153,3 +153,15 @@ def test_the_audit_log_reads_as_words() -> None:
         "x",
     ]
     assert shown["username"].tolist()[:2] == ["", "fred"]
+
+
+def test_import_help_says_how_many_problems_it_lists(capsys) -> None:
+    """The import lists the first SHOWN_PROBLEMS problems and a count; --report has them all."""
+    from practice.cli import SHOWN_PROBLEMS
+
+    with pytest.raises(SystemExit):
+        main(["import", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "listing every problem" not in help_text
+    assert f"first {SHOWN_PROBLEMS} problems" in help_text
+    assert "--report FILE writes them all" in help_text
