@@ -18,7 +18,7 @@ from practice import auth, config, db, users_cli
 from practice.backup import BackupError, backup_database
 from practice.bootstrap import open_database
 from practice.exports import table_csv
-from practice.formatting import counts_text, plain_table
+from practice.formatting import counts_text, number_text, plain_table
 from practice.importing import (
     KINDS,
     ImportRejected,
@@ -548,14 +548,17 @@ def _measure_row(group: dict[str, Any], key: str, level: str, when: str) -> dict
 
 
 def _spread(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1f}"
+    return number_text(value)
 
 
 def _estimate(value: float | None, interval: list[float] | None) -> str:
     if value is None:
         return "–"
-    text = f"{value:+.1f}"
-    return f"{text} [{interval[0]:+.1f}, {interval[1]:+.1f}]" if interval else text
+    text = number_text(value, signed=True)
+    if not interval:
+        return text
+    low, high = (number_text(end, signed=True) for end in interval)
+    return f"{text} [{low}, {high}]"
 
 
 def _rate(count: int | None, n: int | None, interval: list[float] | None) -> str:

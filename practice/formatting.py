@@ -37,12 +37,14 @@ class EstimateLike(Protocol):
 def number_text(
     value: float | None, *, percent: bool = False, signed: bool = False, unit: str = ""
 ) -> str:
-    """`value` rounded for reading: 0.42 -> "42 %", -3.25 -> "-3.2 days"; None -> "–"."""
+    """`value` rounded for reading: 0.42 -> "42 %", -3.25 -> "-3.2 days"; None -> "–".
+    A value that rounds to zero reads "0.0" (or "+0.0"), never "-0.0"."""
     if value is None or pd.isna(value):
         return "–"
     if percent:
-        return f"{value * 100:.0f} %"
-    return f"{value:+.1f}{unit}" if signed else f"{value:.1f}{unit}"
+        return f"{round(value * 100) + 0.0:.0f} %"
+    shown = round(float(value), 1) + 0.0  # adding 0.0 turns -0.0 into 0.0
+    return f"{shown:+.1f}{unit}" if signed else f"{shown:.1f}{unit}"
 
 
 def estimate_text(

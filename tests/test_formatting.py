@@ -93,3 +93,20 @@ def test_caseload_links_are_encoded_client_links() -> None:
 )
 def test_escape_markdown_keeps_user_text_literal(text: object, escaped: str) -> None:
     assert escape_markdown(text) == escaped
+
+
+def test_a_value_that_rounds_to_zero_never_reads_negative_zero() -> None:
+    from practice.formatting import number_text
+
+    assert number_text(-0.04, signed=True) == "+0.0"
+    assert number_text(-0.0) == "0.0"
+    assert number_text(-0.001, percent=True) == "0 %"
+    assert number_text(-0.06, signed=True) == "-0.1"
+
+
+def test_the_summary_table_shows_no_negative_zero_in_an_interval() -> None:
+    from practice.cli import _estimate
+
+    assert _estimate(1.8, [-0.04, 3.6]) == "+1.8 [+0.0, +3.6]"
+    assert _estimate(-0.0, [-0.0, 0.0]) == "+0.0 [+0.0, +0.0]"
+    assert _estimate(None, None) == "–"
