@@ -18,7 +18,7 @@ from practice import auth, config, db, users_cli
 from practice.backup import BackupError, backup_database
 from practice.bootstrap import open_database
 from practice.exports import table_csv
-from practice.formatting import counts_text, number_text, plain_table
+from practice.formatting import EMPTY_CELL, counts_text, number_text, plain_table
 from practice.importing import (
     KINDS,
     ImportRejected,
@@ -542,9 +542,14 @@ def _measure_row(group: dict[str, Any], key: str, level: str, when: str) -> dict
         "adjusted diff": _estimate(block["adjusted_difference"], block["adjusted_difference_ci"]),
     }
     if when:
-        row[f"n at {when}"] = block.get("at_n")
+        row[f"n at {when}"] = _count(block.get("at_n"))
         row[f"change at {when}"] = _estimate(block.get("at_change_mean"), block.get("at_change_ci"))
     return row
+
+
+def _count(value: float | None) -> object:
+    """A count as a whole number; "-" where the group has nobody (None or NaN)."""
+    return EMPTY_CELL if value is None or pd.isna(value) else int(value)
 
 
 def _spread(value: float | None) -> str:

@@ -118,3 +118,19 @@ def test_unknown_reference_is_an_error(tmp_path: Path, capsys) -> None:
     main(["import", str(csv), "--db", url])
     assert main(["summary", "--reference", "reiki", "--db", url]) == 1
     assert "reiki" in capsys.readouterr().err
+
+
+def test_the_count_at_a_time_point_is_a_whole_number_or_a_dash(summary: dict) -> None:
+    """`summary --at 3m`: "n at 3 months" read "16.0" and "NaN" (issue 13)."""
+    from practice.cli import format_summary
+
+    at_summary = {**summary, "at": "3m", "at_days": 91, "at_window_days": 14}
+    first, second = at_summary["groups"]
+    for key in ("hd28", "pain"):
+        first[key]["at_n"] = 16.0
+        second[key]["at_n"] = float("nan")
+    table = format_summary(at_summary)
+    assert "NaN" not in table and "16.0" not in table
+    rows = [line.split() for line in table.splitlines() if line.strip().startswith(("Tr", "Sw"))]
+    # The last two columns: "n at 3 months" and "change at 3 months" (empty here).
+    assert [row[-2] for row in rows] == ["16", "-", "16", "-"]
