@@ -12,7 +12,7 @@ import sys
 
 from practice import auth
 from practice.bootstrap import open_database
-from practice.formatting import plain_table
+from practice.formatting import plain_table, users_table
 
 
 def run_users(args: argparse.Namespace) -> int:
@@ -23,7 +23,7 @@ def run_users(args: argparse.Namespace) -> int:
             if args.users_action == "list":
                 users = auth.list_users(conn)
                 print(
-                    plain_table(users)
+                    plain_table(users_table(users))  # role names, yes/no
                     if not users.empty
                     else "no users yet (the app runs in demo mode)"
                 )

@@ -60,6 +60,9 @@ def test_users_list_prints_no_none(db_url, capsys, monkeypatch) -> None:
     out = capsys.readouterr().out
     assert "fred" in out
     assert no_missing_words(out), out
+    # Role names and yes/no, not codes and Python booleans (issue 13).
+    assert "Front desk" in out and "front_desk" not in out
+    assert "False" not in out and " no " in out
 
 
 def test_imports_prints_no_none_and_undo_is_logged_in_words(tmp_path, db_url, capsys) -> None:
@@ -117,6 +120,7 @@ def test_the_users_table_names_roles_and_shows_no_none() -> None:
     shown = users_table(users)
     assert shown["role"].tolist() == ["Owner", "Front desk"]
     assert shown["therapist_name"].tolist() == ["", ""]
+    assert shown["disabled"].tolist() == ["no", "no"]
 
 
 def test_the_audit_log_reads_as_words() -> None:
