@@ -497,7 +497,10 @@ def _parse_date(text: str, option: str) -> dt.date:
 def format_summary(summary: dict[str, Any]) -> str:
     """The summary as readable terminal tables, one per measure: estimates with their 95 %
     intervals, the spread of change, and the differences to the reference group."""
-    counted = f"Who is counted: {summary['population']}; groups: {summary['by']}"
+    from practice.analysis.labels import GROUPING_LABELS, POPULATION_LABELS
+
+    population = POPULATION_LABELS[summary["population"]].lower()
+    counted = f"Who is counted: {population}; groups by {GROUPING_LABELS[summary['by']]}"
     if not summary["groups"]:
         reason = summary.get("empty_reason") or "no series has a follow-up score"
         return f"{counted}.\nNo group to show: {reason}."

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from streamlit.elements.lib.column_types import ColumnConfig
 
 from practice import access, analysis, auth, config, formatting, queries, recording
+from practice.analysis.labels import POPULATION_LABELS
 from practice.bootstrap import open_database
 from practice.exports import chart_png, chart_title, table_csv
 from practice.filters import BASELINE_SOURCE_OPTIONS, Filters, filter_outcomes, filter_sessions
@@ -58,11 +59,6 @@ PAGES = {
 # Pages that hold no clinical detail stay open in demo mode after real data was imported, so
 # that a trial upload can still be undone.
 _OPEN_WITHOUT_OWNER = frozenset({"4_Import_Data.py"})
-POPULATION_LABELS = {
-    "all": "Everyone with a follow-up score",
-    "completers": "Completers only",
-    "dropouts_as_nonresponders": "Everyone; dropouts count as not improved",
-}
 # The sidebar filters' widget keys: the one place in st.session_state where each filter lives.
 FILTER_KEYS = {
     "period": "widget.period",

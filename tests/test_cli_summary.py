@@ -134,3 +134,26 @@ def test_the_count_at_a_time_point_is_a_whole_number_or_a_dash(summary: dict) ->
     rows = [line.split() for line in table.splitlines() if line.strip().startswith(("Tr", "Sw"))]
     # The last two columns: "n at 3 months" and "change at 3 months" (empty here).
     assert [row[-2] for row in rows] == ["16", "-", "16", "-"]
+
+
+def test_the_summary_names_who_is_counted_and_the_grouping_in_words(tmp_path, capsys) -> None:
+    """Not "dropouts_as_nonresponders", "headache_type" or "population 'completers'" (issue 13)."""
+    url = f"sqlite:///{tmp_path / 'tiny.sqlite3'}"
+    csv = tmp_path / "tiny.csv"
+    csv.write_text(practice_csv())
+    main(["import", str(csv), "--db", url])
+    capsys.readouterr()
+    args = ["summary", "--population", "dropouts_as_nonresponders", "--by", "headache_type"]
+    assert main([*args, "--db", url]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(
+        "Who is counted: everyone; dropouts count as not improved; groups by headache type"
+    ), out
+    assert "dropouts_as_nonresponders" not in out and "headache_type" not in out
+
+    empty = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    assert main(["init-db", "--db", empty]) == 0
+    args = ["summary", "--population", "completers", "--reference", "swedish", "--db", empty]
+    assert main(args) == 1
+    error = capsys.readouterr().err
+    assert '("completers only")' in error and "'completers'" not in error, error

@@ -25,6 +25,21 @@ from practice.vocabulary import (
 )
 
 TECHNIQUE_GROUPINGS = ("technique", "primary_technique", "technique_exposure")
+# "Who is counted" (analysis.populations.POPULATIONS) in words: the sidebar, the pages and the
+# command line all say it this way.
+POPULATION_LABELS = {
+    "all": "Everyone with a follow-up score",
+    "completers": "Completers only",
+    "dropouts_as_nonresponders": "Everyone; dropouts count as not improved",
+}
+# What a comparison groups by (analysis._common.GROUPINGS), in words.
+GROUPING_LABELS = {
+    "technique": "primary technique",
+    "primary_technique": "primary technique",
+    "technique_exposure": "techniques received",
+    "therapist": "therapist",
+    "headache_type": "headache type",
+}
 _HEADACHE_TYPE_LOOKUP = build_lookup(HEADACHE_TYPES, HEADACHE_TYPE_ALIASES)
 
 

@@ -38,7 +38,7 @@ from practice.analysis._common import (
 )
 from practice.analysis.diary import SOURCE_COUNT_NAMES, count_sources
 from practice.analysis.groups import compare_groups, grouped_rows, resolve_reference
-from practice.analysis.labels import group_label
+from practice.analysis.labels import POPULATION_LABELS, group_label
 from practice.analysis.outcomes import compute_client_outcomes
 from practice.analysis.populations import POPULATIONS, empty_reason, select_population
 from practice.analysis.timepoints import parse_time_point
@@ -104,7 +104,8 @@ def summarise_outcomes(
     reason = empty_reason(outcomes, population) if rows.empty else None
     if rows.empty and reference is not None:
         raise ValueError(
-            f"reference {reference!r} given, but nobody is in population {population!r}: {reason}"
+            f"reference {reference!r} given, but nobody is counted "
+            f'("{POPULATION_LABELS[population].lower()}"): {reason}'
         )
     ref = resolve_reference(rows, reference, by) if not rows.empty else None
     tables = _tables(selected, by, population, ref)
