@@ -146,7 +146,8 @@ st.subheader("Intake")
 left, right = st.columns([2, 3])
 left.markdown(
     "  \n".join(
-        f"**{label}:** {escape_markdown(text)}" for label, text in progress.intake_facts(client)
+        f"**{label}:** {escape_markdown(text)}"
+        for label, text in progress.intake_facts(client, outcome)
     )
 )
 baselines = progress.baseline_table(client)

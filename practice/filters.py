@@ -66,7 +66,7 @@ def filter_outcomes(outcomes: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     if filters.headache_types:
         keep &= outcomes["headache_type"].isin(filters.headache_types)
     if filters.baseline_sources:
-        keep &= baseline_source_keys(outcomes["baseline_source"]).isin(filters.baseline_sources)
+        keep &= outcome_baseline_sources(outcomes).isin(filters.baseline_sources)
     return outcomes[keep]
 
 
@@ -98,3 +98,13 @@ def filter_sessions(
 def baseline_source_keys(sources: pd.Series) -> pd.Series:
     """Baseline sources as filter keys: "diary", "recall", or NOT_RECORDED_SOURCE if missing."""
     return sources.astype(object).where(sources.notna(), NOT_RECORDED_SOURCE)
+
+
+def outcome_baseline_sources(outcomes: pd.DataFrame) -> pd.Series:
+    """Each series' baseline source key, where an intake that does not say counts as "diary"
+    when the headache-day baseline was derived from the client's imported diary."""
+    keys = baseline_source_keys(outcomes["baseline_source"])
+    if "hd28_baseline_from" not in outcomes.columns:
+        return keys
+    from_diary = outcomes["hd28_baseline_from"].eq("diary").fillna(False).astype(bool)
+    return keys.mask(keys.eq(NOT_RECORDED_SOURCE) & from_diary, "diary")

@@ -15,7 +15,7 @@ from scipy import stats
 from practice import config
 from practice.analysis import CONFIDENCE, pain_rule_text, select_population, wilson_interval
 from practice.columns import SCORE_COLUMNS
-from practice.filters import BASELINE_SOURCE_OPTIONS, baseline_source_keys
+from practice.filters import BASELINE_SOURCE_OPTIONS, outcome_baseline_sources
 
 # The recent window the "sessions lately" card counts, ending at the newest session.
 RECENT_DAYS = 30
@@ -183,7 +183,7 @@ def baseline_source_counts(outcomes: pd.DataFrame) -> pd.DataFrame:
     """Clients per baseline source (headache diary, recall at intake, not recorded), in the
     order of BASELINE_SOURCE_OPTIONS, with `source`, `label` and `clients`."""
     per_client = outcomes.drop_duplicates("client_id")
-    keys = baseline_source_keys(per_client["baseline_source"])
+    keys = outcome_baseline_sources(per_client)
     counts = keys.value_counts().reindex(list(BASELINE_SOURCE_OPTIONS), fill_value=0)
     return pd.DataFrame(
         {

@@ -191,8 +191,10 @@ def find_series(requested: object, available: Sequence[int]) -> int | None:
 
 
 # --- intake ------------------------------------------------------------------------------------
-def intake_facts(client: pd.Series) -> list[tuple[str, str]]:
-    """(label, text) pairs describing the client at intake, "not recorded" where missing."""
+def intake_facts(client: pd.Series, outcome: pd.Series | None = None) -> list[tuple[str, str]]:
+    """(label, text) pairs describing the client at intake, "not recorded" where missing; an
+    intake that does not say where the baseline came from names the diary when `outcome`'s
+    headache-day baseline was derived from it."""
     intake = pd.to_datetime(client.get("intake_date"))
     birth = pd.to_numeric(client.get("birth_year"))
     years = pd.to_numeric(client.get("headache_years"))
@@ -203,7 +205,7 @@ def intake_facts(client: pd.Series) -> list[tuple[str, str]]:
         ("Intake date", f"{intake:%d %b %Y}" if pd.notna(intake) else NOT_RECORDED),
         ("Age at intake", f"{age:.0f}" if pd.notna(age) else NOT_RECORDED),
         ("Years with headaches", f"{years:g}" if pd.notna(years) else NOT_RECORDED),
-        ("Baseline from", _lookup(BASELINE_SOURCES, source)),
+        ("Baseline from", _baseline_source_text(source, outcome)),
         ("Triggers", list_text(client.get("triggers"))),
         ("Referred by", _text(client.get("referral_source"))),
     ]
@@ -660,6 +662,17 @@ def list_text(value: object) -> str:
     text = _text(value, default="")
     items = [item.strip() for item in text.split(";") if item.strip()]
     return ", ".join(items) if items else NOT_RECORDED
+
+
+def _baseline_source_text(source: object, outcome: pd.Series | None) -> str:
+    text = _lookup(BASELINE_SOURCES, source)
+    if (
+        text == NOT_RECORDED
+        and outcome is not None
+        and outcome.get("hd28_baseline_from") == "diary"
+    ):
+        return f"{BASELINE_SOURCES['diary']} (headache days from the imported diary)"
+    return text
 
 
 def _lookup(vocabulary: dict[str, str], value: object) -> str:

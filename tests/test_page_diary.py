@@ -97,3 +97,27 @@ def test_the_techniques_page_says_how_many_series_took_headache_days_from_a_diar
     captions = [c.value for c in at.caption if "headache diary in" in c.value]
     assert len(captions) == 1
     assert captions[0].startswith("Headache days per 28 days: from a headache diary in 3 of ")
+
+
+def test_a_baseline_from_the_diary_is_named_so_on_the_intake_and_the_overview(
+    practice: Engine,
+) -> None:
+    """The change table said "headache diary" while the intake said "not recorded" and the
+    Overview counted the client as not recorded (issue 13)."""
+    from practice.overview import baseline_source_counts
+
+    with practice.connect() as conn:
+        clients, sessions = queries.fetch_clients(conn), queries.fetch_sessions(conn)
+    before = baseline_source_counts(compute_client_outcomes(clients, sessions))
+    import_files(practice, [("diary.csv", diary_csv(CLIENTS, repeat_row=None))])
+    at = open_page(OWNER, client="D001")
+    intake = next(m.value for m in at.markdown if "Baseline from:" in m.value)
+    baseline_from = intake.split("**Baseline from:**")[1].split("\n")[0]
+    assert "Headache diary" in baseline_from and "not recorded" not in baseline_from, intake
+
+    with practice.connect() as conn:
+        diary = queries.fetch_diary_days(conn)
+    after = baseline_source_counts(compute_client_outcomes(clients, sessions, diary=diary))
+    moved = before.set_index("source")["clients"] - after.set_index("source")["clients"]
+    # D001-D003 began their diaries before treatment: their baselines come from it.
+    assert moved.to_dict() == {"diary": -CLIENTS, "recall": 0, "not_recorded": CLIENTS}
