@@ -39,6 +39,9 @@ def test_an_owner_records_corrects_and_deletes_a_session(signed_in_app_url, page
     pain = correction.get_by_role("spinbutton", name="Pain before")
     assert pain.input_value() == "6.00"
     pain.fill("4")
+    # Leave the box first so the new value is committed before the form is sent (a click
+    # straight from the box can send the form with the old value on a busy machine).
+    pain.press("Tab")
     correction.get_by_role("button", name="Save correction").click()
     page.get_by_text("Correction saved (pain_pre).").wait_for()
     wait_until_idle(page)
