@@ -3,6 +3,12 @@
 Passwords are hashed with argon2id (argon2-cffi); only the hash is stored. Failed sign-ins
 slow down further attempts for the same name and from the same client address (never a lock
 on a name); an address with too many recent failures is refused for a while.
+
+A signed-in browser is a web session: a one-time ticket made at sign-in is exchanged (by
+`practice.web_session`) for a random token kept in an HttpOnly cookie, so that a reload or a
+new tab resumes the session. Only SHA-256 digests of tickets and tokens are stored; a session
+ends at sign-out, after IDLE_MINUTES without activity, SESSION_MAX_HOURS after sign-in, and
+when its user is disabled or given a new password.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import functools
 import getpass
 import hashlib
 import os
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import ColumnElement, Connection, Row, delete, func, insert, select, update
 
 from practice import config
-from practice.models import AuditEvent, SignInFailure, User
+from practice.models import AuditEvent, SignInFailure, User, WebSession
 
 # A password shorter than this is refused (NIST SP 800-63B, 5.1.1.2: at least 8 characters).
 MIN_PASSWORD_LENGTH = 8
@@ -121,6 +128,7 @@ def set_password(
     )
     conn.execute(delete(SignInFailure).where(SignInFailure.name_key == name_key(username)))
     record_event(conn, "password_changed", actor, username)
+    end_web_sessions(conn, username, reason="password changed")
 
 
 def disable_user(conn: Connection, username: str, *, actor: str | None = None) -> None:
@@ -128,6 +136,7 @@ def disable_user(conn: Connection, username: str, *, actor: str | None = None) -
     _require(conn, username)
     conn.execute(update(User).where(User.username == username).values(disabled=True))
     record_event(conn, "user_disabled", actor, username)
+    end_web_sessions(conn, username, reason="user disabled")
 
 
 def list_users(conn: Connection) -> pd.DataFrame:
@@ -238,6 +247,184 @@ def load_user(conn: Connection, username: str) -> SignedInUser | None:
     if user is None or user.disabled:
         return None
     return SignedInUser(user.username, user.role, user.therapist_name)
+
+
+# --- web sessions (the signed-in browser's cookie) ------------------------------------------
+# A ticket is exchanged for the cookie by the browser right after sign-in: seconds suffice.
+TICKET_SECONDS = 30
+# 32 random bytes (256 bits), URL-safe base64 (secrets.token_urlsafe).
+_SECRET_BYTES = 32
+
+
+@dataclass(frozen=True)
+class WebSessionStart:
+    """A new web session's id and its one-time ticket (the ticket is never stored as is)."""
+
+    session_id: int
+    ticket: str
+
+
+@dataclass(frozen=True)
+class ResumedSession:
+    """A web session resumed from its cookie: who, and the filters the browser had chosen."""
+
+    session_id: int
+    user: SignedInUser
+    filters: str | None
+
+
+def secret_digest(secret: str) -> str:
+    """How a ticket or token is stored and looked up: its SHA-256 hex digest."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def start_web_session(
+    conn: Connection, username: str, *, now: dt.datetime | None = None
+) -> WebSessionStart:
+    """Open a web session for a user who just signed in; its ticket lives TICKET_SECONDS."""
+    now = now or _now()
+    _forget_dead_sessions(conn, now)
+    ticket = secrets.token_urlsafe(_SECRET_BYTES)
+    session_id = conn.execute(
+        insert(WebSession)
+        .values(
+            username=username,
+            ticket_hash=secret_digest(ticket),
+            ticket_expires_at=now + dt.timedelta(seconds=TICKET_SECONDS),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + dt.timedelta(hours=config.SESSION_MAX_HOURS),
+        )
+        .returning(WebSession.id)
+    ).scalar_one()
+    return WebSessionStart(session_id, ticket)
+
+
+def redeem_ticket(conn: Connection, ticket: str, *, now: dt.datetime | None = None) -> str | None:
+    """The session cookie's new token for a valid ticket (once only), else None."""
+    now = now or _now()
+    digest = secret_digest(ticket)
+    row = conn.execute(
+        select(WebSession.id, WebSession.username, WebSession.ticket_expires_at).where(
+            WebSession.ticket_hash == digest
+        )
+    ).first()
+    if row is None:
+        return None
+    live = row.ticket_expires_at is not None and now <= row.ticket_expires_at
+    token = secrets.token_urlsafe(_SECRET_BYTES) if live and load_user(conn, row.username) else None
+    # The ticket goes whatever the outcome; of two redemptions at once only one updates it.
+    taken = conn.execute(
+        update(WebSession)
+        .where(WebSession.id == row.id, WebSession.ticket_hash == digest)
+        .values(
+            ticket_hash=None,
+            ticket_expires_at=None,
+            token_hash=secret_digest(token) if token else None,
+        )
+    )
+    return token if taken.rowcount == 1 else None
+
+
+def resume_web_session(
+    conn: Connection, token: str, *, now: dt.datetime | None = None
+) -> ResumedSession | None:
+    """The session a cookie's token belongs to, if it is still live (then it counts as activity).
+
+    A session idle for longer than IDLE_MINUTES, past its absolute limit, or whose user is
+    disabled or gone is ended here (and the audit log says why).
+    """
+    now = now or _now()
+    row = conn.execute(
+        select(WebSession.id, WebSession.username, WebSession.filters).where(
+            WebSession.token_hash == secret_digest(token)
+        )
+    ).first()
+    if row is None:
+        return None
+    if keep_web_session(conn, row.id, now=now) != "active":
+        return None
+    user = load_user(conn, row.username)
+    if user is None:
+        return None
+    record_event(conn, "session_resumed", user.username, user.role)
+    return ResumedSession(row.id, user, row.filters)
+
+
+# Why keep_web_session ended a session, as the audit log says it.
+_END_REASONS = {
+    "idle": "idle",
+    "expired": "session older than SESSION_MAX_HOURS",
+    "disabled": "disabled",
+}
+
+
+def keep_web_session(
+    conn: Connection, session_id: int, *, now: dt.datetime | None = None
+) -> Literal["active", "idle", "expired", "disabled", "ended"]:
+    """Count activity on a web session: "active", or why it has ended (it is then revoked).
+
+    "ended": signed out elsewhere or revoked (sign-out in another tab, a new password).
+    """
+    now = now or _now()
+    row = conn.execute(
+        select(WebSession.username, WebSession.last_seen_at, WebSession.expires_at).where(
+            WebSession.id == session_id
+        )
+    ).first()
+    if row is None:
+        return "ended"
+    status: Literal["active", "idle", "expired", "disabled"] = "active"
+    if now - row.last_seen_at > dt.timedelta(minutes=config.IDLE_MINUTES):
+        status = "idle"
+    elif now >= row.expires_at:
+        status = "expired"
+    elif load_user(conn, row.username) is None:
+        status = "disabled"
+    if status != "active":
+        end_web_session(conn, session_id)
+        record_event(conn, "signed_out", row.username, _END_REASONS[status])
+        return status
+    conn.execute(update(WebSession).where(WebSession.id == session_id).values(last_seen_at=now))
+    return "active"
+
+
+def remember_filters(conn: Connection, session_id: int, filters: str) -> None:
+    """Keep the sidebar filters a browser chose (JSON) with its web session."""
+    conn.execute(update(WebSession).where(WebSession.id == session_id).values(filters=filters))
+
+
+def end_web_session(conn: Connection, session_id: int) -> None:
+    """Revoke one web session (its cookie no longer signs anyone in)."""
+    conn.execute(delete(WebSession).where(WebSession.id == session_id))
+
+
+def end_web_session_by_token(conn: Connection, token: str) -> str | None:
+    """Revoke the web session a cookie's token belongs to; its user name, or None."""
+    digest = secret_digest(token)
+    username = conn.execute(
+        select(WebSession.username).where(WebSession.token_hash == digest)
+    ).scalar_one_or_none()
+    conn.execute(delete(WebSession).where(WebSession.token_hash == digest))
+    return username
+
+
+def end_web_sessions(conn: Connection, username: str, *, reason: str) -> int:
+    """Revoke every web session of a user (disabled, new password); how many there were."""
+    ended = conn.execute(delete(WebSession).where(WebSession.username == username)).rowcount
+    if ended:
+        record_event(conn, "sessions_revoked", username, f"{ended} ({reason})")
+    return int(ended)
+
+
+def _forget_dead_sessions(conn: Connection, now: dt.datetime) -> None:
+    """Delete sessions that can no longer be resumed, so the table holds live ones only."""
+    idle_since = now - dt.timedelta(minutes=config.IDLE_MINUTES)
+    conn.execute(
+        delete(WebSession).where(
+            (WebSession.last_seen_at < idle_since) | (WebSession.expires_at <= now)
+        )
+    )
 
 
 def cli_actor() -> str:

@@ -163,6 +163,10 @@ SIGN_IN_MAX_DELAY_S = _env_number("SIGN_IN_MAX_DELAY_S", 8)
 SIGN_IN_MAX_FAILURES_PER_ADDRESS = int(_env_number("SIGN_IN_MAX_FAILURES_PER_ADDRESS", 20))
 # A signed-in session idle for longer than this is signed out.
 IDLE_MINUTES = _env_number("IDLE_MINUTES", 30)
+# A signed-in browser is signed out this long after signing in, however active (hours): the
+# session cookie's absolute limit beside the idle one (OWASP Session Management Cheat Sheet:
+# both an idle and an absolute timeout).
+SESSION_MAX_HOURS = _env_number("SESSION_MAX_HOURS", 12)
 # argon2id cost (RFC 9106 "second recommended option": t=3, 64 MiB). Tests lower them through
 # the environment to stay fast; never lower them for a real practice.
 ARGON2_TIME_COST = int(_env_number("ARGON2_TIME_COST", 3))

@@ -249,6 +249,26 @@ class SignInFailure(Base):
     address: Mapped[str | None] = mapped_column(String(64))  # None: not known (e.g. localhost)
 
 
+class WebSession(Base):
+    """A signed-in browser: the hashes of its one-time ticket and of its cookie's token."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_username", "username"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100))
+    # SHA-256 hex digests: the ticket until it is exchanged, then the cookie's token. Neither
+    # secret is ever stored as it was given.
+    ticket_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    ticket_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)  # the latest it may be resumed
+    # The sidebar filters chosen in this browser (JSON), so that a reload keeps them.
+    filters: Mapped[str | None] = mapped_column(Text)
+
+
 class AuditEvent(Base):
     """Who did what and when: sign-ins, imports, undos, exports, user changes."""
 
