@@ -186,6 +186,22 @@ COLUMNS: tuple[Column, ...] = (
         ),
     ),
     Column(
+        "location",
+        "session",
+        "text",
+        synonyms=(
+            "clinic",
+            "clinic name",
+            "site",
+            "site name",
+            "branch",
+            "branch name",
+            "location name",
+            "office",
+            "practice location",
+        ),
+    ),
+    Column(
         "techniques",
         "session",
         "list",

@@ -134,6 +134,8 @@ class Session(Base):
     therapist_id: Mapped[int] = mapped_column(ForeignKey("therapists.id"))
     series_id: Mapped[int | None] = mapped_column(ForeignKey("treatment_series.id"))
     session_date: Mapped[dt.date] = mapped_column(Date)
+    # The clinic of a chain where the session took place (the CSV's optional `location`).
+    location: Mapped[str | None] = mapped_column(String(200))
     series_code: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20))
     duration_min: Mapped[float | None] = mapped_column(Float)
@@ -232,6 +234,17 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, never the password
     disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class UserLocation(Base):
+    """A location a user is limited to: such a user sees only the clients seen there."""
+
+    __tablename__ = "user_locations"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    location: Mapped[str] = mapped_column(String(200), primary_key=True)
 
 
 class SignInFailure(Base):

@@ -73,6 +73,7 @@ SESSION_FRAME = (
         Session.self_care,
         Session.cancel_reason,
         Session.notes,
+        Session.location,
     )
     .join(Client, Client.id == Session.client_id)
     .join(Therapist, Therapist.id == Session.therapist_id)

@@ -33,6 +33,9 @@ What is built in, so that tests and docs can rely on it:
   reason, the booked therapist, techniques and length, and no scores; HIT-6, MIDAS and 28-day
   headache days are asked at every fourth session; the sixth therapist joined late and has
   only a few clients; a colleague covers ~3 % of sessions; notes contain commas and quotes.
+* **Locations.** Three clinics (`LOCATIONS`): each therapist works at one, and every session
+  of a client is at their regular therapist's clinic, so a client has one location. Old Town
+  (Ana Duarte and the newcomer) is the smallest.
 """
 
 from __future__ import annotations
@@ -144,6 +147,11 @@ THERAPIST_STYLES: dict[str, dict[str, float]] = {
 THERAPIST_NAMES = tuple(THERAPIST_STYLES)
 REGULAR_SHARES = (0.27, 0.22, 0.20, 0.17, 0.14)  # of new clients, for the first five therapists
 NEWCOMER_SHARE = 0.02  # the last therapist joined late: 2 % of clients, at least one
+# A chain of three clinics. Each therapist works at one, and a client is seen at their regular
+# therapist's clinic (a covering colleague comes to them). Derived, never drawn: the random
+# stream, and with it every other figure of the sample, is the same as before locations existed.
+LOCATIONS = ("Northside", "Harbour", "Old Town")
+THERAPIST_LOCATION = np.array([0, 1, 0, 1, 2, 2])  # by THERAPIST_NAMES
 
 
 class HeadacheProfile(NamedTuple):
@@ -641,6 +649,7 @@ def _build_frame(c: Arrays, rows: Arrays, start: dt.date, n_days: int) -> pd.Dat
         "referral_source": (tuple(REFERRALS), c["referral_source"][ci]),
         "session_date": (dates, rows["day"]),
         "therapist": (THERAPIST_NAMES, rows["therapist"]),
+        "location": (LOCATIONS, THERAPIST_LOCATION[c["therapist"][ci]]),
         "techniques": (TECHNIQUE_LABELS, rows["techniques"]),
         "series_id": (("S1", "S2"), series),
         "pressure": (PRESSURE_KEYS, rows["pressure"]),

@@ -183,6 +183,7 @@ def test_a_long_gap_starts_a_new_series_and_undo_renumbers(engine: Engine) -> No
         numbers = fetch_sessions(conn).query("client_id == 'C1'")["series_number"].tolist()
     assert numbers == [1, 1, 2]
     assert count(engine, "treatment_series") == 3
+    undo_import(engine, 3)
     undo_import(engine, 2)
     assert count(engine, "treatment_series") == 2
 
@@ -192,6 +193,7 @@ def test_only_the_newest_import_can_be_undone(engine: Engine) -> None:
     import_files(engine, [("again.csv", FIRST)])
     with pytest.raises(UndoRefused, match="undo #2 first"):
         undo_import(engine, 1)
+    undo_import(engine, 3)
     undo_import(engine, 2)
     with pytest.raises(UndoRefused, match="already undone"):
         undo_import(engine, 2)
@@ -213,3 +215,28 @@ def test_imports_history_records_counts(engine: Engine) -> None:
         3,
     ]
     assert "Hot stones" in history.loc[0, "notices"]
+
+
+def test_a_location_column_is_stored_per_session_and_a_file_without_one_leaves_it_blank(
+    engine: Engine,
+) -> None:
+    import_files(engine, [("first.csv", FIRST)])
+    with engine.connect() as conn:
+        assert fetch_sessions(conn)["location"].isna().all()
+    with_clinic = csv_bytes(
+        HEADER + ",Clinic",
+        *(f"{row},{place}" for row, place in zip(ROWS, ["North", "North", "Harbour"], strict=True)),
+    )
+    result = import_files(engine, [("clinics.csv", with_clinic)])
+    assert (result.sessions_added, result.sessions_updated) == (0, 3)
+    with engine.connect() as conn:
+        assert fetch_sessions(conn)["location"].tolist() == ["North", "North", "Harbour"]
+    # A later file without the column keeps each stored location (a blank never erases).
+    result = import_files(engine, [("first.csv", FIRST)])
+    assert result.sessions_updated == 0
+    with engine.connect() as conn:
+        assert fetch_sessions(conn)["location"].tolist() == ["North", "North", "Harbour"]
+    undo_import(engine, 3)
+    undo_import(engine, 2)
+    with engine.connect() as conn:
+        assert fetch_sessions(conn)["location"].isna().all()
