@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import statsmodels.formula.api as smf
+import statsmodels.api as sm
 from scipy import stats
 
 from practice import config
@@ -333,25 +333,51 @@ def _ancova(rows: pd.DataFrame, spec: Measure, reference: str | None, column: st
     )
     if reference is None or counts.get(reference, 0) == 0 or len(model) <= n_params:
         return out
-    # latest ~ C(group, Treatment(reference)) + covariates. The group is a pandas categorical
-    # whose first level is the reference, which is patsy's default treatment contrast; plain
-    # categoricals (not C(...)) let patsy read the codes at once instead of value by value.
+    # latest ~ C(group, Treatment(reference)) + covariates, fitted on the design matrix patsy
+    # would build (same columns, same order, so the same numbers) without parsing a formula.
     levels = [reference, *(g for g in groups if g != reference and counts[g] > 0)]
-    codes = {g: f"g{i}" for i, g in enumerate(levels)}
-    grp = pd.Categorical(model["group"].map(codes), categories=list(codes.values()))
-    formula = " + ".join(["latest ~ grp", *terms])
-    fit = smf.ols(formula, data=as_categories(model.assign(grp=grp))).fit()
+    design = design_matrix(model, levels, terms)
+    fit = sm.OLS(model["latest"].to_numpy(float), design).fit()
     if fit.df_resid < 1:
         return out
-    names = [f"grp[T.{codes.get(g)}]" for g in groups]
-    bounds = fit.conf_int(alpha=1 - CONFIDENCE)
-    out["adjusted_difference"] = fit.params.reindex(names).to_numpy()
-    out["adjusted_difference_ci_low"] = bounds[0].reindex(names).to_numpy()
-    out["adjusted_difference_ci_high"] = bounds[1].reindex(names).to_numpy()
-    out["adjusted_p_value"] = fit.pvalues.reindex(names).to_numpy()
+    # Column i of the design holds levels[i] (i >= 1); column 0 is the intercept.
+    column_of = {g: i for i, g in enumerate(levels) if i > 0}
+    where = np.array([column_of.get(g, -1) for g in groups])
+    known = where >= 0
+
+    def pick(values: np.ndarray) -> np.ndarray:
+        return np.where(known, np.asarray(values)[np.maximum(where, 0)], np.nan)
+
+    bounds = np.asarray(fit.conf_int(alpha=1 - CONFIDENCE))
+    out["adjusted_difference"] = pick(fit.params)
+    out["adjusted_difference_ci_low"] = pick(bounds[:, 0])
+    out["adjusted_difference_ci_high"] = pick(bounds[:, 1])
+    out["adjusted_p_value"] = pick(fit.pvalues)
     # The reference group differs from itself by 0 by definition: no interval, no p-value.
     out.loc[out["is_reference"], "adjusted_difference"] = 0.0
     return out
+
+
+def design_matrix(model: pd.DataFrame, levels: list[str], terms: list[str]) -> np.ndarray:
+    """The design matrix of `latest ~ C(group, Treatment(levels[0])) + terms` as patsy builds it.
+
+    Patsy's order: the intercept, the terms without a numeric factor (group, then the text
+    covariates, each in treatment coding against its alphabetically first value), then the
+    numeric terms, each in the order given.
+    """
+    columns = [np.ones(len(model))]
+    columns += _dummies(model["group"], levels)
+    for name in (t for t in terms if t in CATEGORY_COVARIATES):
+        columns += _dummies(model[name], sorted(model[name].unique()))
+    columns += [model[t].to_numpy(float) for t in terms if t not in CATEGORY_COVARIATES]
+    # Column-major, as patsy's matrix reaches statsmodels: the products sum in the same order.
+    return np.vstack(columns).T
+
+
+def _dummies(values: pd.Series, levels: list[str]) -> list[np.ndarray]:
+    """0/1 columns for levels[1:] (levels[0] is the reference)."""
+    codes = pd.Index(levels).get_indexer(values)
+    return [(codes == i).astype(float) for i in range(1, len(levels))]
 
 
 def as_categories(model: pd.DataFrame) -> pd.DataFrame:
