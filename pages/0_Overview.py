@@ -138,6 +138,7 @@ else:
             "reason",
         ],
         file_name="clients-needing-attention.csv",
+        order="reliably worse first, then by id",
     )
 ui.explain(
     "What these numbers mean",

@@ -13,7 +13,7 @@ from practice.charts import client as charts
 from practice.charts import diary as diary_charts
 from practice.formatting import escape_markdown
 
-CLIENT_KEY, SERIES_KEY = "client", "series"
+CLIENT_KEY, SERIES_KEY, SEARCH_KEY = "client", "series", "client_search"
 # The client this page last put in the address bar: a link naming someone else was opened.
 LAST_CLIENT = "client_progress.last_client"
 
@@ -40,41 +40,53 @@ elif requested is None and st.session_state.get(LAST_CLIENT) and CLIENT_KEY not 
 if requested and linked is None and st.session_state.get(CLIENT_KEY) is None:
     st.warning(
         f"⚠️ The link asks for client **{escape_markdown(requested)}**, but no client "
-        "has that id. Check the id, or find the client by name below."
+        "has that id. Check the id, or search for the client by name below."
     )
 
-choices = progress.client_choices(
-    clients,
-    sessions,
-    therapists=filters.therapists,
-    headache_types=filters.headache_types,
-    baseline_sources=filters.baseline_sources,
+search_box, pick_box = st.columns([2, 3])
+query = search_box.text_input(
+    "Find a client",
+    key=SEARCH_KEY,
+    placeholder="Part of a name or an id",
+    help="Finds clients whose id or name contains what you type, ignoring case.",
 )
-labels = dict(zip(choices["client_id"], choices["label"], strict=True))
+matches, found, total = ui.client_matches(filters, query)
+labels = dict(zip(matches["client_id"], matches["label"], strict=True))
 current = st.session_state.get(CLIENT_KEY)
-if current is not None and current not in labels:  # linked or picked before the filter changed
+if current is not None and current not in labels:  # linked, or found by an earlier search
     name = clients.loc[clients["client_id"] == current, "client_name"]
-    labels[current] = progress.client_label(current, name.iloc[0] if len(name) else None)
-chosen = st.selectbox(
+    labels = {current: progress.client_label(current, name.iloc[0] if len(name) else None)}
+    labels.update(zip(matches["client_id"], matches["label"], strict=True))
+chosen = pick_box.selectbox(
     "Client",
     list(labels),
     index=None,
     format_func=labels.get,
     key=CLIENT_KEY,
-    placeholder="Type a name or an id…",
+    placeholder="Choose a client…",
     on_change=forget_series,
-    help="Type part of a name or an id to search.",
+    help=f"The first {ui.CLIENT_MATCHES} matches of the search, by id.",
 )
 narrowed = bool(filters.therapists or filters.headache_types or filters.baseline_sources)
+pool = (
+    f"the {total:,} clients that match the sidebar's therapist, headache-type and baseline filters"
+    if narrowed
+    else f"all {total:,} clients (the sidebar's therapist, headache-type and baseline filters "
+    "narrow them)"
+)
 st.caption(
     (
-        f"The list holds the {len(choices)} of {len(clients)} clients that match the sidebar's "
-        "therapist, headache-type and baseline filters. "
-        if narrowed
-        else f"All {len(clients)} clients. The sidebar's therapist, headache-type and baseline "
-        "filters narrow this list. "
+        f"{found:,} of {pool} have “{escape_markdown(query.strip())}” in their id or name."
+        if query.strip()
+        else f"Choosing from {pool}."
     )
-    + "A client's own history below is always shown in full (all dates, therapists and "
+    + (
+        f" The list shows the first {ui.CLIENT_MATCHES}, by id: type more of a name or an id "
+        "to find the others."
+        if found > ui.CLIENT_MATCHES
+        else ""
+    )
+    + " A client's own history below is always shown in full (all dates, therapists and "
     "techniques)."
 )
 if chosen is None:
@@ -84,7 +96,7 @@ st.session_state[LAST_CLIENT] = chosen
 if st.query_params.get("client") != chosen:
     st.query_params["client"] = chosen
 
-client = clients.set_index("client_id").loc[chosen]
+client = clients.loc[clients["client_id"] == chosen].iloc[0]
 st.header(escape_markdown(labels[chosen]))
 
 # --- which series ------------------------------------------------------------------------------

@@ -119,17 +119,16 @@ st.caption(
     "'reliable' = bigger than the measurement noise of the questionnaire."
 )
 link = ui.client_link_column()
-caseload = comparisons.caseload_table(outcomes, therapist)
-st.dataframe(
+caseload = ui.caseload_table(filters, therapist)
+ui.show_paged_table(
     caseload,
+    key="caseload-page",
+    order="newest first",
+    prepare=ui.client_links,
     hide_index=True,
     column_config={"Client": link, "Last session": st.column_config.DateColumn()},
 )
-ui.download_table(
-    comparisons.caseload_table(outcomes, therapist, links=False),
-    "caseload.csv",
-    key="csv-caseload",
-)
+ui.download_table(caseload, "caseload.csv", key="csv-caseload")
 
 st.markdown("**Clients who may be off track**")
 st.caption(
@@ -137,12 +136,15 @@ st.caption(
     "worse. A prompt to review the plan with the client, not a verdict."
 )
 current_alerts = ui.off_track_alerts(filters)
-alerts = comparisons.caseload_alerts(current_alerts, therapist)
+alerts = comparisons.caseload_alerts(current_alerts, therapist, links=False)
 if alerts.empty:
     st.success("No current client of this therapist is flagged.")
 else:
-    st.dataframe(
+    ui.show_paged_table(
         alerts,
+        key="alerts-page",
+        order="reliably worse first, then by id",
+        prepare=ui.client_links,
         hide_index=True,
         row_height=ui.WRAPPED_ROW_HEIGHT,  # "Why" wraps instead of running off the edge
         column_config={
@@ -151,8 +153,4 @@ else:
             "Why": st.column_config.TextColumn(width=420),
         },
     )
-    ui.download_table(
-        comparisons.caseload_alerts(current_alerts, therapist, links=False),
-        "off-track.csv",
-        key="csv-alerts",
-    )
+    ui.download_table(alerts, "off-track.csv", key="csv-alerts")

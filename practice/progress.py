@@ -143,6 +143,23 @@ def client_choices(
     return pd.DataFrame({"client_id": ids.to_numpy(), "label": labels.astype(object).to_numpy()})
 
 
+def search_clients(choices: pd.DataFrame, query: object, *, limit: int) -> tuple[pd.DataFrame, int]:
+    """The first `limit` of `choices` (`client_choices`) whose id or name contains `query`,
+    ignoring case, and how many match in all; an exact id comes first, then by id.
+
+    An empty query matches everyone: the picker then offers the first `limit` ids.
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    wanted = str(query or "").strip().casefold()
+    if not wanted:
+        return choices.head(limit).reset_index(drop=True), len(choices)
+    hits = choices.loc[choices["label"].str.casefold().str.contains(wanted, regex=False)]
+    exact = hits["client_id"].str.casefold().eq(wanted)
+    ordered = pd.concat([hits.loc[exact], hits.loc[~exact]])
+    return ordered.head(limit).reset_index(drop=True), len(hits)
+
+
 def find_client(clients: pd.DataFrame, requested: object) -> str | None:
     """The stored id a link's `client` value names (exact, else ignoring case), or None."""
     if requested is None:
@@ -151,7 +168,7 @@ def find_client(clients: pd.DataFrame, requested: object) -> str | None:
     if not wanted:
         return None
     ids = clients["client_id"].astype(str)
-    if wanted in set(ids):
+    if ids.eq(wanted).any():
         return wanted
     folded = ids[ids.str.casefold() == wanted.casefold()]
     return str(folded.iloc[0]) if len(folded) == 1 else None

@@ -21,7 +21,17 @@ import streamlit as st
 from sqlalchemy import Engine
 from streamlit.elements.lib.column_types import ColumnConfig
 
-from practice import access, analysis, auth, config, formatting, queries, recording
+from practice import (
+    access,
+    analysis,
+    auth,
+    comparisons,
+    config,
+    formatting,
+    progress,
+    queries,
+    recording,
+)
 from practice.analysis.labels import POPULATION_LABELS
 from practice.bootstrap import open_database
 from practice.exports import chart_png, chart_title, table_csv
@@ -840,11 +850,16 @@ def client_link_column(label: str = "Client") -> ColumnConfig:
     return st.column_config.LinkColumn(label, display_text=formatting.CLIENT_LINK_TEXT)
 
 
-def show_client_table(frame: pd.DataFrame, columns: list[str], *, file_name: str) -> None:
-    """A table of clients whose ids link to their progress page, with a CSV download."""
-    shown = frame[columns].assign(link=frame["client_id"].map(formatting.client_link))
-    st.dataframe(
-        shown,
+def show_client_table(
+    frame: pd.DataFrame, columns: list[str], *, file_name: str, order: str
+) -> None:
+    """A table of clients whose ids link to their progress page, `TABLE_PAGE_ROWS` at a time
+    (`order`: the frame's order, e.g. "by id"), with a CSV download of every row."""
+    show_paged_table(
+        frame[columns],
+        key=f"page-{file_name}",
+        order=order,
+        prepare=lambda rows: rows.assign(link=rows["client_id"].map(formatting.client_link)),
         hide_index=True,
         row_height=WRAPPED_ROW_HEIGHT,  # "Why" wraps instead of running past the edge
         column_order=["link", *[c for c in columns if c != "client_id"]],
@@ -1082,3 +1097,108 @@ def _delete_recorded(session_id: int, client_id: str) -> None:
         return
     _forget_form(f"correct.{session_id}")
     st.session_state[_NOTICE] = "Session deleted (its values stay in the audit log)."
+
+
+# --- the client picker and paged tables --------------------------------------------------------
+# No widget sends a list that grows with the practice (issue 12): at 1,000,000 sessions the
+# picker's 160,000 labels were 3.3 MB and a caseload 4.3 MB, sent on every rerun.
+CLIENT_MATCHES = 50  # the client picker offers at most this many matches of its search
+TABLE_PAGE_ROWS = 50  # rows a client table shows at a time; its download holds them all
+
+
+def client_matches(filters: Filters, query: str) -> tuple[pd.DataFrame, int, int]:
+    """The first `CLIENT_MATCHES` clients (`client_id`, `label`) whose id or name contains
+    `query` (`progress.search_clients`) among those the user may see and the sidebar's
+    therapist, headache-type and baseline filters keep; how many match; how many were searched."""
+    return _client_matches(
+        data_version(),
+        current_user(),
+        (filters.therapists, filters.headache_types, filters.baseline_sources),
+        str(query or "").strip().casefold(),
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _client_matches(
+    version: tuple[int, int],
+    user: auth.SignedInUser | None,
+    narrowed_by: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]],
+    query: str,
+) -> tuple[pd.DataFrame, int, int]:
+    choices = _client_choices(version, user, narrowed_by)
+    return (*progress.search_clients(choices, query, limit=CLIENT_MATCHES), len(choices))
+
+
+# A shared, read-only frame (never changed by a caller): cache_resource hands back the object
+# itself, where cache_data would unpickle a copy of every client's label on each search.
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _client_choices(
+    version: tuple[int, int],
+    user: auth.SignedInUser | None,
+    narrowed_by: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]],
+) -> pd.DataFrame:
+    therapists, headache_types, baseline_sources = narrowed_by
+    return progress.client_choices(
+        *_scoped_frames(version, user),
+        therapists=therapists,
+        headache_types=headache_types,
+        baseline_sources=baseline_sources,
+    )
+
+
+def show_paged_table(
+    frame: pd.DataFrame,
+    *,
+    key: str,
+    order: str,
+    prepare: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    **dataframe_args: Any,
+) -> None:
+    """`frame` as a table of `TABLE_PAGE_ROWS` rows at a time, in its own order (`order` says
+    which, e.g. "newest first"), with a page number under it when there is more than one page.
+
+    `prepare` turns the page's rows into what is shown (e.g. ids into links), so that only
+    the rows on screen pay for it; `dataframe_args` go to `st.dataframe`.
+    """
+    table = st.container()
+    shown = _page_of_rows(frame, key=key, order=order)
+    table.dataframe(prepare(shown) if prepare else shown, **dataframe_args)
+
+
+def _page_of_rows(frame: pd.DataFrame, *, key: str, order: str) -> pd.DataFrame:
+    pages = max(1, -(-len(frame) // TABLE_PAGE_ROWS))
+    if pages == 1:
+        st.session_state.pop(key, None)
+        return frame
+    if st.session_state.get(key, 1) > pages:  # fewer rows than when the page was chosen
+        st.session_state[key] = pages
+    number_box, caption_box = st.columns([1, 4], vertical_alignment="bottom")
+    number = number_box.number_input(
+        f"Page (of {pages:,})", min_value=1, max_value=pages, step=1, key=key
+    )
+    first = (int(number) - 1) * TABLE_PAGE_ROWS
+    shown = frame.iloc[first : first + TABLE_PAGE_ROWS]
+    caption_box.caption(
+        f"Rows {first + 1:,}-{first + len(shown):,} of {len(frame):,}, {order}. The download "
+        "holds every row."
+    )
+    return shown
+
+
+def client_links(rows: pd.DataFrame) -> pd.DataFrame:
+    """`rows` with their "Client" ids as links to Client progress (`client_link_column`)."""
+    return rows.assign(Client=rows["Client"].map(formatting.client_link))
+
+
+def caseload_table(filters: Filters, therapist: str) -> pd.DataFrame:
+    """`comparisons.caseload_table` (plain ids) of the selected outcomes, cached."""
+    return _caseload_table(data_version(), current_user(), filters, therapist)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _caseload_table(
+    version: tuple[int, int], user: auth.SignedInUser | None, filters: Filters, therapist: str
+) -> pd.DataFrame:
+    return comparisons.caseload_table(
+        _selected_outcomes(version, user, filters), therapist, links=False
+    )

@@ -165,7 +165,9 @@ def test_unknown_id_warns_and_the_therapist_filter_narrows_the_list(seeded_db_en
     assert "C9999" in at.warning[0].value
     assert at.selectbox(key="client").value is None
     assert not at.metric
-    assert len(at.selectbox(key="client").options) == sample_outcomes()["client_id"].nunique()
+    # The picker offers the first 50 clients by id, never the whole practice (issue 12).
+    assert sample_outcomes()["client_id"].nunique() > 50
+    assert len(at.selectbox(key="client").options) == 50
 
     at.multiselect(key="widget.therapists").set_value(["Ana Duarte"]).run()
     assert not at.exception
@@ -178,6 +180,53 @@ def test_unknown_id_warns_and_the_therapist_filter_narrows_the_list(seeded_db_en
     assert linked.selectbox(key="client").value == "C0004"
     assert linked.selectbox(key="series").value == 1
     assert_headlines_match(linked, expected_row("C0004", 1))
+
+
+def client_ids(at: AppTest) -> list[str]:
+    return [option.split(" · ")[0] for option in at.selectbox(key="client").options]
+
+
+def test_the_picker_offers_at_most_50_matches_of_a_search_by_name_or_id(
+    seeded_db_env: str,
+) -> None:
+    at = open_page()
+    assert client_ids(at) == [f"C{n:04d}" for n in range(1, 51)]  # the first 50, by id
+    assert any("first 50" in caption.value for caption in at.caption)
+
+    sample = pd.read_csv(ROOT / "data/sample.csv").drop_duplicates("client_id")
+    name = sample.set_index("client_id").loc["C0142", "client_name"]
+    at.text_input(key="client_search").set_value(name.split()[-1].lower()).run()
+    assert not at.exception
+    surname = sample.loc[
+        sample["client_name"].str.casefold().str.contains(name.split()[-1].casefold()),
+        "client_id",
+    ]
+    assert client_ids(at) == sorted(surname)
+    assert "C0142" in client_ids(at)
+
+    at.text_input(key="client_search").set_value(" c014 ").run()  # part of an id, any case
+    assert client_ids(at) == [f"C{n:04d}" for n in range(140, 150)]
+    at.selectbox(key="client").set_value("C0142").run()
+    assert not at.exception
+    assert at.header[0].value == f"C0142 · {name}"
+    assert at.query_params["client"] == "C0142"
+
+    # Another search keeps the chosen client in the list (first), beside the new matches.
+    at.text_input(key="client_search").set_value("C0001").run()
+    assert client_ids(at) == ["C0142", "C0001"]
+    assert at.selectbox(key="client").value == "C0142"
+
+    at.text_input(key="client_search").set_value("nobody by this name").run()
+    assert client_ids(at) == ["C0142"]
+    assert any("0 of all 150 clients" in caption.value for caption in at.caption)
+
+
+def test_a_deep_link_opens_a_client_beyond_the_first_50(seeded_db_env: str) -> None:
+    at = open_page(client="C0150")
+    assert at.selectbox(key="client").value == "C0150"
+    assert client_ids(at)[0] == "C0150" and len(client_ids(at)) == 51
+    assert at.header[0].value.startswith("C0150 · ")
+    assert_headlines_match(at, expected_row("C0150"))
 
 
 def test_clients_without_follow_up_baseline_or_attended_session(seeded_db_env: str) -> None:

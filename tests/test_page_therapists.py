@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
-from practice import analysis, comparisons, queries
+from practice import analysis, comparisons, queries, ui
 from practice.bootstrap import open_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,3 +121,34 @@ def test_caseload_shows_only_the_chosen_therapists_clients(seeded_db_env: str) -
     sarah = outcomes.loc[outcomes["therapist"] == "Sarah Okafor"]
     assert len(others) == len(sarah)
     assert set(others["Client"]) == set("/Client_Progress?client=" + sarah["client_id"])
+
+
+def test_a_long_caseload_pages_and_its_download_holds_every_row(
+    seeded_db_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ui, "TABLE_PAGE_ROWS", 10)  # the sample's caseloads are under 50
+    at = open_page(PAGE)
+    at.selectbox(key="therapist").set_value("Sarah Okafor").run()
+    assert not at.exception
+    full = comparisons.caseload_table(sample_outcomes(), "Sarah Okafor")
+    assert len(full) == 39
+    pager = at.number_input(key="caseload-page")
+    assert pager.value == 1 and pager.label == "Page (of 4)"
+    shown = [at.dataframe[1].value]
+    assert any("Rows 1-10 of 39, newest first" in c.value for c in at.caption)
+    for number in (2, 3, 4):
+        at.number_input(key="caseload-page").set_value(number).run()
+        assert not at.exception
+        shown.append(at.dataframe[1].value)
+    assert [len(rows) for rows in shown] == [10, 10, 10, 9]
+    assert any("Rows 31-39 of 39" in c.value for c in at.caption)
+    pd.testing.assert_frame_equal(
+        pd.concat(shown).reset_index(drop=True)[["Client", "Name", "Series"]],
+        full[["Client", "Name", "Series"]],
+        check_dtype=False,
+    )
+
+    # A shorter caseload has one page: no pager, and the page number is forgotten.
+    at.selectbox(key="therapist").set_value(SMALL).run()
+    assert not at.exception
+    assert not at.number_input and len(at.dataframe[1].value) == 3

@@ -114,6 +114,40 @@ def test_client_choices_follow_the_therapist_and_headache_type_filters(
 
 
 @pytest.mark.parametrize(
+    ("query", "limit", "expected", "found"),
+    [
+        ("", 2, ["C1", "C2"], 3),  # no search: the first `limit` ids
+        (None, 5, ["C1", "C2", "C3"], 3),
+        ("ana", 5, ["C1"], 1),  # part of a name, ignoring case
+        ("  BOLD ", 5, ["C2"], 1),
+        ("c", 2, ["C1", "C2"], 3),  # part of an id: at most `limit`, and how many matched
+        ("c3", 5, ["C3"], 1),  # a client without a name is found by id
+        ("zz", 5, [], 0),
+    ],
+)
+def test_search_clients_finds_by_id_or_name_and_offers_at_most_limit(
+    query: object, limit: int, expected: list[str], found: int
+) -> None:
+    choices = progress.client_choices(make_clients(), make_sessions())
+    matches, count = progress.search_clients(choices, query, limit=limit)
+    assert matches["client_id"].tolist() == expected
+    assert count == found
+    assert list(matches.columns) == ["client_id", "label"]
+
+
+def test_search_clients_puts_an_exact_id_first() -> None:
+    choices = pd.DataFrame(
+        {"client_id": ["A10", "A100", "A1000"], "label": ["A10 · Zoe", "A100", "A1000 · A100x"]}
+    )
+    matches, count = progress.search_clients(choices, "a1000", limit=2)
+    assert matches["client_id"].tolist() == ["A1000"] and count == 1
+    matches, count = progress.search_clients(choices, "A100", limit=2)
+    assert matches["client_id"].tolist() == ["A100", "A1000"] and count == 2
+    with pytest.raises(ValueError, match="limit"):
+        progress.search_clients(choices, "", limit=0)
+
+
+@pytest.mark.parametrize(
     ("requested", "expected"),
     [("C1", "C1"), (" c2 ", "C2"), ("C9", None), ("", None), (None, None)],
 )

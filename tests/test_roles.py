@@ -192,6 +192,26 @@ def test_a_therapist_sees_only_their_own_clients_everywhere(practice_with_users:
     assert shown.filter(like="lient").iloc[:, 0].astype(int).sum() <= len(mine)
 
 
+def test_a_therapists_client_search_finds_only_their_own_clients(
+    practice_with_users: str,
+) -> None:
+    mine = therapist_clients(practice_with_users)
+    with open_database(practice_with_users).connect() as conn:
+        others = set(fetch_sessions(conn)["client_id"]) - mine
+        other = sorted(others)[0]
+        name = conn.execute(
+            text("SELECT name FROM clients WHERE client_code = :c"), {"c": other}
+        ).scalar_one()
+    at = open_page("pages/1_Client_Progress.py", USERS["therapist"])
+    for query in (other, name):
+        at.text_input(key="client_search").set_value(query).run()
+        assert not at.exception
+        found = {o.split(" · ")[0] for o in at.selectbox(key="client").options}
+        assert found <= mine and other not in found
+    at.text_input(key="client_search").set_value("").run()
+    assert len(at.selectbox(key="client").options) == min(len(mine), 50)
+
+
 def test_a_therapist_cannot_deep_link_to_another_therapists_client(
     practice_with_users: str,
 ) -> None:
