@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, func, select
+import pyarrow as pa
+from sqlalchemy import Connection, Date, Float, Integer, Select, String, func, select
 
 from practice import db
 from practice.columns import COLUMNS, SESSION_NUMBER_COLUMNS
@@ -48,37 +50,46 @@ CLIENT_FRAME = select(
     Client.referral_source,
 ).order_by(Client.client_code)
 
-# The sessions frame: client code and therapist name instead of their ids.
-SESSION_FRAME = (
-    select(
-        Session.id.label("session_id"),
-        Client.client_code.label("client_id"),
-        Therapist.name.label("therapist"),
-        TreatmentSeries.number.label("series_number"),
-        Session.series_code,
-        Session.session_date,
-        Session.status,
-        Session.duration_min,
-        Session.pressure,
-        Session.pain_pre,
-        Session.pain_post,
-        Session.headache_days_7d,
-        Session.headache_days_28d,
-        Session.medication_days_7d,
-        Session.hit6,
-        Session.midas,
-        Session.stress,
-        Session.sleep_quality,
-        Session.techniques,
-        Session.self_care,
-        Session.cancel_reason,
-        Session.notes,
-        Session.location,
-    )
-    .join(Client, Client.id == Session.client_id)
-    .join(Therapist, Therapist.id == Session.therapist_id)
-    .outerjoin(TreatmentSeries, TreatmentSeries.id == Session.series_id)
-    .order_by(Client.client_code, Session.session_date, Therapist.name)
+# Rows are taken from the driver's cursor this many at a time and turned into typed columns at
+# once: pandas.read_sql keeps every row as a tuple of Python objects until the end (about 1 GB
+# at 1,000,000 sessions) and SQLAlchemy makes a `datetime.date` of every date first.
+CHUNK_ROWS = 50_000
+_ID_COLUMNS = ("client_id", "therapist_id", "series_id")
+
+# The sessions as stored: client, therapist and series by their ids, which `fetch_sessions`
+# replaces with the client's code, the therapist's name and the series' number.
+SESSION_ROWS = select(
+    Session.id.label("session_id"),
+    Session.client_id,
+    Session.therapist_id,
+    Session.series_id,
+    Session.series_code,
+    Session.session_date,
+    Session.status,
+    Session.duration_min,
+    Session.pressure,
+    Session.pain_pre,
+    Session.pain_post,
+    Session.headache_days_7d,
+    Session.headache_days_28d,
+    Session.medication_days_7d,
+    Session.hit6,
+    Session.midas,
+    Session.stress,
+    Session.sleep_quality,
+    Session.techniques,
+    Session.self_care,
+    Session.cancel_reason,
+    Session.notes,
+    Session.location,
+)
+# The sessions frame's columns, in order: the ids become code, name and number.
+SESSION_FRAME_COLUMNS = (
+    "session_id",
+    "client_id",
+    "therapist",
+    "series_number",
+    *SESSION_ROWS.selected_columns.keys()[len(_ID_COLUMNS) + 1 :],
 )
 
 # Number columns come back as floats (NaN when missing) on either database.
@@ -87,18 +98,57 @@ NUMERIC_CLIENT_COLUMNS = tuple(c.name for c in COLUMNS if c.part == "intake" and
 
 def fetch_clients(conn: Connection) -> pd.DataFrame:
     """Every client with their intake, one row each, ordered by client code."""
-    frame = db.read_frame(conn, CLIENT_FRAME)
+    frame = read_columns(conn, CLIENT_FRAME)
     return _as_floats(frame, NUMERIC_CLIENT_COLUMNS)
 
 
 def fetch_sessions(conn: Connection) -> pd.DataFrame:
-    """Every session with its client code, therapist name and series number, oldest first."""
-    frame = db.read_frame(conn, SESSION_FRAME)
-    frame = _as_floats(frame, SESSION_NUMBER_COLUMNS)
-    # A follow-up visit that belongs to no series has no series row: number 0 (NO_SERIES).
-    frame["series_number"] = frame["series_number"].fillna(NO_SERIES).astype("int64")
-    frame["techniques"] = frame["techniques"].fillna("")
-    return frame
+    """Every session with its client code, therapist name and series number, oldest first
+    (ordered by client code, date and therapist name)."""
+    rows = read_columns(conn, SESSION_ROWS)
+    # Codes and names in the database's own order: their positions sort as ORDER BY would.
+    client_codes, client_at = _positions(
+        conn, select(Client.id, Client.client_code).order_by(Client.client_code), rows["client_id"]
+    )
+    names, therapist_at = _positions(
+        conn, select(Therapist.id, Therapist.name).order_by(Therapist.name), rows["therapist_id"]
+    )
+    numbers, series_at = _positions(
+        conn, select(TreatmentSeries.id, TreatmentSeries.number), rows["series_id"]
+    )
+    # A follow-up visit that belongs to no series has no series row: number 0 (NO_SERIES), the
+    # value appended last, where position -1 points.
+    series_number = np.append(numbers.to_numpy(dtype="int64"), NO_SERIES)[series_at]
+    frame = rows.drop(columns=list(_ID_COLUMNS)).assign(
+        client_id=_take(client_codes, client_at),
+        therapist=_take(names, therapist_at),
+        series_number=series_number,
+        techniques=rows["techniques"].fillna(""),
+    )
+    order = np.lexsort((therapist_at, rows["session_date"].to_numpy(dtype="int64"), client_at))
+    frame = frame.take(order).reset_index(drop=True)[list(SESSION_FRAME_COLUMNS)]
+    return _as_floats(frame, SESSION_NUMBER_COLUMNS)
+
+
+def _positions(
+    conn: Connection, pairs: Select[int, Any], ids: pd.Series
+) -> tuple[pd.Series, np.ndarray]:
+    """The values of `pairs` (id, value) in query order, and where each of `ids` is among them
+    (-1 for a missing id)."""
+    table = read_columns(conn, pairs)
+    keys, values = table.iloc[:, 0].to_numpy(dtype="int64"), table.iloc[:, 1]
+    lookup = np.full(int(keys.max(initial=0)) + 2, -1, dtype="int64")
+    lookup[keys] = np.arange(len(keys))
+    wanted = ids.to_numpy(dtype="float64", na_value=np.nan)
+    known = ~np.isnan(wanted)
+    at = np.full(len(wanted), -1, dtype="int64")
+    at[known] = lookup[wanted[known].astype("int64")]
+    return values, at
+
+
+def _take(values: pd.Series, at: np.ndarray) -> Any:
+    """`values` at positions `at` (of objects when there are none, as read_sql gives them)."""
+    return values.array.take(at) if len(at) else _nothing(0)
 
 
 # The diary frame: one row per client and day, with the client's code.
@@ -119,10 +169,66 @@ DIARY_FRAME = (
 
 def fetch_diary_days(conn: Connection) -> pd.DataFrame:
     """Every headache diary day with its client code, oldest first per client."""
-    frame = db.read_frame(conn, DIARY_FRAME)
-    frame["diary_date"] = pd.to_datetime(frame["diary_date"]).astype("datetime64[ns]")
+    frame = read_columns(conn, DIARY_FRAME)
     frame["headache"] = frame["headache"].astype(bool)
     return _as_floats(frame, ("severity", "pain", "medication"))
+
+
+def read_columns(conn: Connection, statement: Select[*tuple[Any, ...]]) -> pd.DataFrame:
+    """A query's rows as a frame, as `db.read_frame` gives it (date columns as datetime64), read
+    from the driver's cursor in chunks, each turned into typed columns at once."""
+    result = conn.execute(statement)
+    kinds = [column.type for column in statement.selected_columns]
+    chunks: list[list[Any]] = [[] for _ in kinds]
+    try:
+        while rows := result.cursor.fetchmany(CHUNK_ROWS):
+            block = np.empty((len(rows), len(kinds)), dtype=object)
+            block[:] = rows  # one object array: cheaper than a tuple per column
+            for i, kind in enumerate(kinds):
+                chunks[i].append(_typed(block[:, i], kind))
+    finally:
+        result.close()
+    names = result.keys()
+    return pd.DataFrame({n: _joined(c, k) for n, c, k in zip(names, chunks, kinds, strict=True)})
+
+
+def _typed(values: np.ndarray, kind: Any) -> Any:
+    """One chunk of a column's values (objects) as a compact array of its type."""
+    if isinstance(kind, Float):
+        return values.astype("float64")  # None becomes NaN
+    if isinstance(kind, Integer):
+        try:
+            return values.astype("int64")
+        except TypeError:  # a value is missing: floats with NaN, as read_sql gives them
+            return values.astype("float64")
+    if isinstance(kind, String):
+        return pa.array(values, type=pa.large_string(), from_pandas=True)
+    if isinstance(kind, Date):
+        # SQLite returns ISO text, PostgreSQL dates: each distinct value is parsed once.
+        codes, uniques = pd.factorize(values)
+        parsed = pd.DatetimeIndex(pd.to_datetime(uniques)).astype("datetime64[ns]")
+        return parsed.take(codes, allow_fill=True, fill_value=pd.NaT).to_numpy()
+    return values
+
+
+def _joined(chunks: list[Any], kind: Any) -> Any:
+    """A column's chunks as one array of read_sql's type: objects (None) for a column without
+    any value, pandas' "str" for text."""
+    if not chunks:  # no rows: read_sql's columns are of objects, read_frame's dates datetime64
+        return np.array([], dtype="datetime64[ns]" if isinstance(kind, Date) else object)
+    if isinstance(kind, String):
+        text = pa.chunked_array(chunks, type=pa.large_string()).combine_chunks()
+        return _nothing(len(text)) if text.null_count == len(text) else pd.array(text, dtype="str")
+    joined = np.concatenate(chunks)
+    if joined.dtype == "float64" and np.isnan(joined).all():
+        return _nothing(len(joined))
+    if joined.dtype == object:  # another type (a boolean): inferred from the values as read_sql
+        return pd.Series(joined.tolist(), dtype=None)
+    return joined
+
+
+def _nothing(length: int) -> np.ndarray:
+    return np.full(length, None, dtype=object)
 
 
 def _as_floats(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
