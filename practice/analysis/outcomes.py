@@ -423,13 +423,14 @@ def _join_per_series(exposed: pd.DataFrame) -> pd.Series:
     return joined
 
 
-def _report_values(attended: pd.DataFrame, measure: Measure) -> pd.Series:
+def _report_values(attended: pd.DataFrame, measure: Measure) -> np.ndarray:
     """Each attended session's report of `measure` (a 7-day count scaled by 4 to 28 days)."""
-    values = pd.Series(np.nan, index=attended.index)
+    values = np.full(len(attended), np.nan)
     if measure.session_column is not None:
-        values = attended[measure.session_column].astype(float)
+        values = attended[measure.session_column].to_numpy(float)
     if measure.weekly_column is not None:
-        values = values.fillna(4 * attended[measure.weekly_column].astype(float))
+        weekly = 4 * attended[measure.weekly_column].to_numpy(float)
+        values = np.where(np.isnan(values), weekly, values)
     return values
 
 
@@ -437,40 +438,79 @@ def _measure_frame(
     attended: pd.DataFrame, measure: Measure, intake: pd.Series, point: TimePoint | None = None
 ) -> pd.DataFrame:
     """Baseline, latest (or the value at `point`) and (pain, hd28) response timing of one
-    measure, per series."""
+    measure, per series (`intake`'s index: the series keys 0, 1, ... in order).
+
+    Numpy over the attended sessions, which are sorted by series key: a series' first and last
+    rows are found where the key changes, not by grouping.
+    """
     key = measure.key
     values = _report_values(attended, measure)
-    has = values.notna()
-    reports = attended.loc[has, ["sk", "visit", "day"]].assign(value=values[has])
-    first = reports.drop_duplicates("sk").set_index("sk").reindex(intake.index)
-    from_intake = intake.notna()
-    baseline = intake.where(from_intake, first["value"])
-    baseline_visit = first["visit"].mask(from_intake, 0)
-    follow = reports.loc[
-        (reports["visit"] >= 2) & (reports["visit"] > reports["sk"].map(baseline_visit))
-    ]
-    level = follow["value"]
+    has = ~np.isnan(values)
+    sk = attended["sk"].to_numpy(np.int64)[has]
+    visit = attended["visit"].to_numpy(np.int64)[has]
+    day = attended["day"].to_numpy(np.int64)[has]
+    values = values[has]
+    n = len(intake)
+    given = intake.to_numpy(float)
+    from_intake = ~np.isnan(given)
+    first = _first_per_group(sk, n)
+    baseline = np.where(from_intake, given, _take(values, first))
+    baseline_visit = np.where(from_intake, 0.0, _take(visit.astype(float), first))
+    follow = (visit >= 2) & (visit > baseline_visit[sk])
+    f_sk, f_visit, f_day, level = sk[follow], visit[follow], day[follow], values[follow]
     if measure.windowed:
-        level = _window_mean(follow["sk"], follow["day"], follow["value"], WINDOW_DAYS)
-    follow = follow.assign(level=level)
-    last = follow.drop_duplicates("sk", keep="last").set_index("sk").reindex(intake.index)
+        level = _window_mean(f_sk, f_day, level, WINDOW_DAYS)
+    last = _last_per_group(f_sk, n)
     source = pd.Series(np.where(from_intake, "intake", "first report"), index=intake.index)
+    baseline_series = pd.Series(baseline, index=intake.index)
+    if point is None:
+        latest = _take(level, last)
+    else:
+        frame = pd.DataFrame({"sk": f_sk, "visit": f_visit, "day": f_day, "level": level})
+        latest = _level_at(frame, point).reindex(intake.index).to_numpy(float)
     out = pd.DataFrame(
         {
-            f"{key}_baseline": baseline,
-            f"{key}_baseline_from": source.astype(object).where(baseline.notna()),
-            f"{key}_latest": last["level"] if point is None else _level_at(follow, point),
+            f"{key}_baseline": baseline_series,
+            f"{key}_baseline_from": source.astype(object).where(baseline_series.notna()),
+            f"{key}_latest": latest,
         },
         index=intake.index,
     )
     if key in TIMED_MEASURES:
-        reached = _reached_response(key, follow["level"], follow["sk"].map(baseline))
-        hit = follow.loc[reached].drop_duplicates("sk").set_index("sk").reindex(intake.index)
-        out[f"{key}_sessions_to_response"] = hit["visit"].astype(float)
-        out[f"{key}_days_to_response"] = hit["day"].astype(float)
-        out[f"{key}_last_report_session"] = last["visit"].astype(float)
-        out[f"{key}_last_report_day"] = last["day"].astype(float)
+        met = _reached_response(key, pd.Series(level), pd.Series(baseline[f_sk]))
+        reached = np.flatnonzero(met.to_numpy(bool))
+        hit = _first_per_group(f_sk[reached], n)  # index into `reached`
+        hit = np.where(hit >= 0, reached[np.maximum(hit, 0)], -1) if len(reached) else hit
+        out[f"{key}_sessions_to_response"] = _take(f_visit.astype(float), hit)
+        out[f"{key}_days_to_response"] = _take(f_day.astype(float), hit)
+        out[f"{key}_last_report_session"] = _take(f_visit.astype(float), last)
+        out[f"{key}_last_report_day"] = _take(f_day.astype(float), last)
     return out
+
+
+def _take(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """values[rows] as floats, NaN where a row is -1 (the series has none)."""
+    if len(values) == 0:
+        return np.full(len(rows), np.nan)
+    return np.where(rows >= 0, values[np.maximum(rows, 0)], np.nan)
+
+
+def _first_per_group(groups: np.ndarray, n: int) -> np.ndarray:
+    """Index (into sorted `groups`) of each of the n groups' first row, -1 where none."""
+    first = np.full(n, -1, dtype=np.int64)
+    if len(groups):
+        starts = np.r_[True, groups[1:] != groups[:-1]]
+        first[groups[starts]] = np.flatnonzero(starts)
+    return first
+
+
+def _last_per_group(groups: np.ndarray, n: int) -> np.ndarray:
+    """Index (into sorted `groups`) of each of the n groups' last row, -1 where none."""
+    last = np.full(n, -1, dtype=np.int64)
+    if len(groups):
+        ends = np.r_[groups[1:] != groups[:-1], True]
+        last[groups[ends]] = np.flatnonzero(ends)
+    return last
 
 
 def _level_at(follow: pd.DataFrame, point: TimePoint) -> pd.Series:
@@ -482,17 +522,17 @@ def _level_at(follow: pd.DataFrame, point: TimePoint) -> pd.Series:
     return nearest.set_index("sk")["level"]
 
 
-def _window_mean(sk: pd.Series, day: pd.Series, value: pd.Series, window: int) -> pd.Series:
+def _window_mean(sk: np.ndarray, day: np.ndarray, value: np.ndarray, window: int) -> np.ndarray:
     """Mean of the series' values dated in the `window` days up to each row (rows sorted)."""
-    if value.empty:
+    if len(value) == 0:
         return value.astype(float)
-    days = day.to_numpy(np.int64)
+    days = day.astype(np.int64)
     span = int(days.max()) + window + 1  # keeps one series' keys apart from the next one's
-    key = sk.to_numpy(np.int64) * span + days
+    key = sk.astype(np.int64) * span + days
     start = np.searchsorted(key, key - (window - 1), side="left")
-    total = np.concatenate([[0.0], np.cumsum(value.to_numpy(float))])
+    total = np.concatenate([[0.0], np.cumsum(value.astype(float))])
     end = np.arange(1, len(key) + 1)
-    return pd.Series((total[end] - total[start]) / (end - start), index=value.index)
+    return (total[end] - total[start]) / (end - start)
 
 
 def _reached_response(key: str, level: pd.Series, baseline: pd.Series) -> pd.Series:
