@@ -344,39 +344,53 @@ def _activity_frame(
 def _therapist_frame(frame: pd.DataFrame, attended_count: pd.Series) -> pd.DataFrame:
     """Main therapist: most attended sessions (all sessions if none attended); ties -> earliest."""
     none_attended = frame["sk"].map(attended_count).eq(0)
-    pool = frame.loc[frame["attended"] | none_attended]
-    counts = pool.groupby(["sk", "therapist"], as_index=False).agg(
-        n=("session_id", "size"), first=("session_date", "min")
-    )
-    best = counts.sort_values(
-        ["sk", "n", "first", "therapist"], ascending=[True, False, True, True], kind="stable"
-    ).drop_duplicates("sk")
-    return best.set_index("sk")[["therapist"]]
+    pool = frame.loc[frame["attended"] | none_attended, ["sk", "therapist", "session_date"]]
+    codes, names = pd.factorize(pool["therapist"], sort=True)  # -1: no therapist, not counted
+    named = codes >= 0
+    sk = pool["sk"].to_numpy(np.int64)[named]
+    dates = pool["session_date"].to_numpy("datetime64[ns]")[named]
+    best = _most_used(sk, codes[named], dates)[0]
+    therapist = pd.Series(names.take(codes[named][best]), index=pd.Index(sk[best], name="sk"))
+    return therapist.to_frame("therapist")
+
+
+def _most_used(
+    sk: np.ndarray, code: np.ndarray, order: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per series, the row (into the arrays) of the code used most often; ties go to the code
+    first used (smallest `order`; rows sorted by series, then date), then the smallest code.
+
+    Also each (series, code) pair's first row and number of rows, sorted by series and code.
+    """
+    key = sk * (int(code.max(initial=0)) + 1) + code
+    _, first, count = np.unique(key, return_index=True, return_counts=True)
+    # One row per series and code (its first use), then the best of each series first.
+    ranked = np.lexsort((code[first], order[first], -count, sk[first]))
+    series = sk[first][ranked]
+    leading = np.r_[True, series[1:] != series[:-1]] if len(series) else np.zeros(0, bool)
+    return first[ranked[leading]], first, count
 
 
 def _technique_frame(attended: pd.DataFrame, attended_count: pd.Series) -> pd.DataFrame:
     """Primary technique and the ';'-joined techniques of >= the exposure share of sessions."""
-    counts = _technique_counts(attended)
+    sk, code, visit, names = _technique_uses(attended)
     # Most sessions wins; ties go to the technique used first, then alphabetically (the
     # technique codes are in alphabetical order).
-    best = counts.sort_values(
-        ["sk", "sessions", "first_visit", "code"],
-        ascending=[True, False, True, True],
-        kind="stable",
-    ).drop_duplicates("sk")
-    primary = best.set_index("sk")["technique"]
-    share = counts["sessions"] / counts["sk"].map(attended_count)
-    exposed = counts.loc[share >= config.TECHNIQUE_EXPOSURE_SHARE - EPS]
+    best, first, count = _most_used(sk, code, visit)
+    labels = pd.array(names, dtype="str")
+    primary = pd.Series(labels.take(code[best]), index=pd.Index(sk[best], name="sk"))
+    share = count / attended_count.to_numpy()[sk[first]]
+    exposed = first[share >= config.TECHNIQUE_EXPOSURE_SHARE - EPS]
     return pd.DataFrame(
         {
             "primary_technique": primary,
-            "exposure_techniques": _join_per_series(exposed[["sk", "technique"]]),
+            "exposure_techniques": _join_per_series(sk[exposed], code[exposed], names),
         }
     )
 
 
-def _technique_counts(attended: pd.DataFrame) -> pd.DataFrame:
-    """Per series and technique: sessions using it and the first visit it was used at.
+def _technique_uses(attended: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Every (series, technique code, visit) use, in session order, and the technique names.
 
     Each distinct technique cell is split once (a practice has a few hundred combinations);
     the techniques are spread over the sessions with numpy. Blank names and "nan" are no
@@ -395,32 +409,29 @@ def _technique_counts(attended: pd.DataFrame) -> pd.DataFrame:
     per_row = per_cell[cells] if len(cells) else np.zeros(0, dtype=np.int64)
     row_start = np.repeat(np.cumsum(per_row) - per_row, per_row)
     within = np.arange(int(per_row.sum()), dtype=np.int64) - row_start
-    long = pd.DataFrame(
-        {
-            "sk": np.repeat(attended["sk"].to_numpy(), per_row),
-            "code": flat[np.repeat(cell_start[cells], per_row) + within],
-            "visit": np.repeat(attended["visit"].to_numpy(), per_row),
-        }
-    )
-    counts = long.groupby(["sk", "code"], as_index=False).agg(
-        sessions=("visit", "size"), first_visit=("visit", "min")
-    )
-    labels = pd.array(names, dtype="str")
-    counts["technique"] = labels.take(counts["code"].to_numpy())
-    return counts
+    sk = np.repeat(attended["sk"].to_numpy(np.int64), per_row)
+    code = flat[np.repeat(cell_start[cells], per_row) + within]
+    visit = np.repeat(attended["visit"].to_numpy(np.int64), per_row)
+    return sk, code, visit, names
 
 
-def _join_per_series(exposed: pd.DataFrame) -> pd.Series:
-    """The alphabetical ';'-joined techniques of each series, one column position at a time."""
-    if exposed.empty:
+def _join_per_series(sk: np.ndarray, code: np.ndarray, names: list[str]) -> pd.Series:
+    """The alphabetical ';'-joined techniques of each series (pairs sorted by series, code).
+
+    A series' set of codes is read as a bit mask; each distinct mask is joined once.
+    """
+    if len(sk) == 0:
         return pd.Series([], dtype=object)
-    ordered = exposed.sort_values(["sk", "technique"], kind="stable")
-    ordered = ordered.assign(position=ordered.groupby("sk").cumcount())
-    wide = ordered.pivot(index="sk", columns="position", values="technique")
-    joined = wide[0].astype(object)
-    for position in wide.columns[1:]:  # at most one pass per technique, not per client
-        joined = joined + (";" + wide[position]).fillna("")
-    return joined
+    series, at = np.unique(sk, return_inverse=True)
+    if len(names) > 52:  # bit masks as exact float sums hold 52 bits
+        technique = pd.Series(np.asarray(names, dtype=object)[code])
+        values = technique.groupby(at).agg(";".join).to_numpy(object)
+    else:
+        masks = np.bincount(at, weights=np.ldexp(1.0, code)).astype(np.int64)
+        distinct, which = np.unique(masks, return_inverse=True)
+        joined = [";".join(n for i, n in enumerate(names) if mask >> i & 1) for mask in distinct]
+        values = np.asarray(joined, dtype=object)[which]
+    return pd.Series(values, index=pd.Index(series, name="sk"))
 
 
 def _report_values(attended: pd.DataFrame, measure: Measure) -> np.ndarray:
