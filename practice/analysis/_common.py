@@ -171,8 +171,12 @@ def normal_quantile(level: float) -> float:
 
 def label_groups(values: pd.Series) -> pd.Series:
     """Group labels as text, with missing values labelled "not recorded"."""
-    text = values.astype("string").str.strip()
-    return text.mask(text.isna() | text.eq(""), NOT_RECORDED).astype(object)
+    # Each distinct value is labelled once, then spread back over the rows.
+    codes, uniques = pd.factorize(values)
+    text = pd.Series(uniques, dtype=object).astype("string").str.strip()
+    labels = text.mask(text.isna() | text.eq(""), NOT_RECORDED).to_numpy(object)
+    labelled = np.append(labels, NOT_RECORDED)[codes]  # code -1 (missing): the last entry
+    return pd.Series(labelled, index=values.index, name=values.name, dtype=object)
 
 
 def default_reference(groups: pd.Series, client_ids: pd.Series) -> str | None:

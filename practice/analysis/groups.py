@@ -218,21 +218,29 @@ def _responder_column(outcomes: pd.DataFrame, spec: Measure, responder: str | No
 def _describe(rows: pd.DataFrame, spec: Measure, flag: str | None) -> pd.DataFrame:
     """Counts, means with t intervals and responder rates with Wilson intervals per group."""
     key = spec.key
-    every = rows.groupby("group")
+    # The groups as codes 0..k-1 in sorted order, read once; counts by bincount, means and
+    # SDs by pandas' grouped kernels on the codes (the same sums as grouping by the labels).
+    codes, names = pd.factorize(rows["group"], sort=True)
+    index = pd.Index(names, name="group")
+    k = len(index)
+    clients = pd.factorize(rows["client_id"])[0]
+    pairs = np.unique(codes.astype(np.int64) * (clients.max(initial=0) + 1) + clients)
     table = pd.DataFrame(
         {
-            "n_clients": every["client_id"].nunique(),
-            "n_series": every.size(),
-        }
+            "n_clients": np.bincount(pairs // (clients.max(initial=0) + 1), minlength=k),
+            "n_series": np.bincount(codes, minlength=k),
+        },
+        index=index,
     )
-    usable = rows.loc[rows[f"{key}_change"].notna()].groupby("group")
-    table["n"] = usable.size().reindex(table.index, fill_value=0)
-    table["baseline_mean"] = usable[f"{key}_baseline"].mean()
-    table["baseline_sd"] = usable[f"{key}_baseline"].std(ddof=1)
-    table["latest_mean"] = usable[f"{key}_latest"].mean()
-    table["latest_sd"] = usable[f"{key}_latest"].std(ddof=1)
-    table["change_mean"] = usable[f"{key}_change"].mean()
-    table["change_sd"] = usable[f"{key}_change"].std(ddof=1)
+    usable = rows[f"{key}_change"].notna().to_numpy()
+    table["n"] = np.bincount(codes[usable], minlength=k)
+    columns = [f"{key}_baseline", f"{key}_latest", f"{key}_change"]
+    by_group = rows.loc[usable, columns].groupby(codes[usable])
+    means = by_group.mean().reindex(range(k)).set_axis(index)
+    sds = by_group.std(ddof=1).reindex(range(k)).set_axis(index)
+    for column, name in zip(columns, ("baseline", "latest", "change"), strict=True):
+        table[f"{name}_mean"] = means[column]
+        table[f"{name}_sd"] = sds[column]
     table["change_ci_low"], table["change_ci_high"] = t_interval(
         table["change_mean"], table["change_sd"], table["n"]
     )
@@ -246,8 +254,9 @@ def _describe(rows: pd.DataFrame, spec: Measure, flag: str | None) -> pd.DataFra
             responder_rate_ci_high=np.nan,
         )
     flags = rows[flag].astype("boolean")
-    table["responder_n"] = flags.notna().groupby(rows["group"]).sum()
-    table["responders"] = flags.fillna(False).astype(bool).groupby(rows["group"]).sum()
+    judged = flags.notna().to_numpy()
+    table["responder_n"] = np.bincount(codes[judged], minlength=k)
+    table["responders"] = np.bincount(codes[flags.fillna(False).to_numpy(bool)], minlength=k)
     table["responder_rate"] = table["responders"] / table["responder_n"].where(
         table["responder_n"] > 0
     )
@@ -286,7 +295,10 @@ def model_frame(
 ) -> tuple[pd.DataFrame, list[str]]:
     """Rows with baseline and latest, the covariates present and varying, and the formula terms."""
     key = spec.key
-    data = rows.loc[rows[f"{key}_latest"].notna() & rows[f"{key}_baseline"].notna()]
+    covariates = [c for c in (*NUMERIC_COVARIATES, *CATEGORY_COVARIATES) if c in rows]
+    # Only the model's columns: selecting rows copies every column kept.
+    data = rows[["group", f"{key}_latest", f"{key}_baseline", *covariates]]
+    data = data.loc[data[f"{key}_latest"].notna() & data[f"{key}_baseline"].notna()]
     model = pd.DataFrame(
         {
             "group": data["group"],
