@@ -9,6 +9,7 @@ and typed analysis wrappers here.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 import streamlit as st
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from streamlit.elements.lib.column_types import ColumnConfig
 
 from practice import (
@@ -37,6 +38,7 @@ from practice.bootstrap import open_database
 from practice.exports import chart_png, chart_title, table_csv
 from practice.filters import BASELINE_SOURCE_OPTIONS, Filters, filter_outcomes, filter_sessions
 from practice.vocabulary import HEADACHE_TYPES, STATUSES, TECHNIQUES, technique_label
+from practice.web_session import COOKIE_NAME, SESSION_PATH
 
 APP_TITLE = "Headway"
 PAGE_ICON = "🧠"  # an emoji, not a :material/: icon, so that no web font is fetched offline
@@ -158,6 +160,7 @@ def _route() -> tuple[str, st.Page]:
             position="hidden",
         )
         _sign_in_form()
+        _forget_cookie_in_browser()
         st.stop()
     pages = _file_pages(user)
     chosen = st.navigation(list(pages.values()))
@@ -176,6 +179,7 @@ def _route() -> tuple[str, st.Page]:
         )
         st.stop()
     _draw_filters(spec)
+    _remember_filters()
     st.title(spec.title)
     return name, chosen
 
@@ -236,29 +240,89 @@ def _refuse(title: str, user: auth.SignedInUser) -> None:
     st.stop()
 
 
+# Session keys of the sign-in: this tab's web session (auth.start_web_session), the ticket to
+# hand its browser on this run, whether the browser's cookie is to be cleared, whether the
+# cookie this tab opened with was tried already, and the filters last kept with the session.
+_WEB_SESSION = "web_session"
+_TICKET = "web_session.ticket"
+_CLEAR_COOKIE = "web_session.clear_cookie"
+_COOKIE_TRIED = "web_session.cookie_tried"
+_FILTERS_KEPT = "web_session.filters"
+_SIGNED_OUT_NOTICES = {
+    "idle": "You were signed out after a period without activity.",
+    "disabled": "Your account is no longer active.",
+    "expired": f"You were signed out: a sign-in lasts at most {config.SESSION_MAX_HOURS:g} "
+    "hours. Please sign in again.",
+    "ended": "You were signed out (in another tab, or your password was changed).",
+}
+
+
 def _signed_in_user() -> auth.SignedInUser | None:
-    """The session's user, re-read from the database; signed out after IDLE_MINUTES idle."""
+    """The session's user, re-read from the database; signed out after IDLE_MINUTES idle.
+
+    A new browser tab (a reload, a link) starts without a user: the session cookie, if it
+    belongs to a live session, signs it in (`_resume_from_cookie`).
+    """
     user = st.session_state.get("user")
     if user is None:
-        return None
+        return _resume_from_cookie()
     now = dt.datetime.now(dt.UTC)
-    last_seen = st.session_state.get("last_seen", now)
     with get_engine().begin() as conn:
         fresh = auth.load_user(conn, user.username)
-        idle = now - last_seen > dt.timedelta(minutes=config.IDLE_MINUTES)
-        if fresh is None or idle:
-            auth.record_event(conn, "signed_out", user.username, "idle" if idle else "disabled")
-    if fresh is None or idle:
+        why = _why_signed_out(conn, user, fresh, now)
+    if why is not None or fresh is None:
         _forget_user()
-        st.session_state["sign_in_notice"] = (
-            "You were signed out after a period without activity."
-            if idle
-            else "Your account is no longer active."
-        )
+        st.session_state["sign_in_notice"] = _SIGNED_OUT_NOTICES[why or "disabled"]
         return None
     st.session_state["user"] = fresh
     st.session_state["last_seen"] = now
     return fresh
+
+
+def _why_signed_out(
+    conn: Connection,
+    user: auth.SignedInUser,
+    fresh: auth.SignedInUser | None,
+    now: dt.datetime,
+) -> str | None:
+    """None while the session lasts, else why it ended (the audit log has it)."""
+    session_id = st.session_state.get(_WEB_SESSION)
+    if session_id is not None:
+        # Activity in any tab of the browser counts; the session may have been revoked.
+        status = auth.keep_web_session(conn, session_id)
+        if status == "active":
+            return None
+        return "disabled" if fresh is None else status
+    last_seen = st.session_state.get("last_seen", now)
+    idle = now - last_seen > dt.timedelta(minutes=config.IDLE_MINUTES)
+    if fresh is None or idle:
+        auth.record_event(conn, "signed_out", user.username, "idle" if idle else "disabled")
+        return "idle" if idle else "disabled"
+    return None
+
+
+def _resume_from_cookie() -> auth.SignedInUser | None:
+    """The user of this browser's live session cookie, tried once per tab."""
+    token = _session_cookie()
+    if token is None or st.session_state.get(_COOKIE_TRIED):
+        return None
+    st.session_state[_COOKIE_TRIED] = True
+    with get_engine().begin() as conn:
+        resumed = auth.resume_web_session(conn, token)
+    if resumed is None:
+        st.session_state[_CLEAR_COOKIE] = True
+        return None
+    st.session_state["user"] = resumed.user
+    st.session_state["last_seen"] = dt.datetime.now(dt.UTC)
+    st.session_state[_WEB_SESSION] = resumed.session_id
+    _restore_filters(resumed.filters)
+    return resumed.user
+
+
+def _session_cookie() -> str | None:
+    """The session cookie the browser sent when this tab connected (HttpOnly: never in JS)."""
+    token = st.context.cookies.get(COOKIE_NAME)
+    return token if isinstance(token, str) and token else None
 
 
 def _sign_in_form() -> None:
@@ -280,17 +344,111 @@ def _sign_in_form() -> None:
         result = auth.sign_in(
             conn, username, password, address=address if isinstance(address, str) else None
         )
-    if result.user is None:
+        start = auth.start_web_session(conn, result.user.username) if result.user else None
+    if result.user is None or start is None:
         st.error(result.message)
         return
     st.session_state["user"] = result.user
     st.session_state["last_seen"] = dt.datetime.now(dt.UTC)
+    st.session_state[_WEB_SESSION] = start.session_id
+    st.session_state[_TICKET] = start.ticket
     st.rerun()
 
 
 def _forget_user() -> None:
-    for key in ("user", "last_seen"):
+    if st.session_state.get(_WEB_SESSION) is not None or _session_cookie() is not None:
+        st.session_state[_CLEAR_COOKIE] = True
+    for key in ("user", "last_seen", _WEB_SESSION, _TICKET, _FILTERS_KEPT):
         st.session_state.pop(key, None)
+
+
+def _sign_out() -> None:
+    """The user's own sign-out: their browser's session is revoked and its cookie cleared."""
+    audit("signed_out", "by the user")
+    session_id = st.session_state.get(_WEB_SESSION)
+    if session_id is not None:
+        with get_engine().begin() as conn:
+            auth.end_web_session(conn, session_id)
+    _forget_user()
+
+
+def _hand_ticket_to_browser() -> None:
+    """Right after sign-in: the page exchanges the one-time ticket for the HttpOnly cookie."""
+    ticket = st.session_state.pop(_TICKET, None)
+    if ticket is not None:
+        _call_session_route("POST", {"ticket": ticket}, done="kept")
+
+
+def _forget_cookie_in_browser() -> None:
+    """After a sign-out (or a dead cookie): the route clears the browser's cookie."""
+    if st.session_state.pop(_CLEAR_COOKIE, False):
+        _call_session_route("DELETE", {}, done="cleared")
+
+
+def _call_session_route(method: str, body: dict[str, str], *, done: str) -> None:
+    """A script without visible content that calls the session route from this page.
+
+    It marks the page (`<html data-headway-session=...>`) when the answer comes, so that the
+    browser tests wait for it. The only value put in the script is a ticket made by
+    `secrets.token_urlsafe` (letters, digits, - and _), written as a JSON string.
+    """
+    script = (
+        f"fetch({json.dumps(SESSION_PATH)}, {{method: {json.dumps(method)}, "
+        "credentials: 'same-origin', headers: {'Content-Type': 'application/json'}, "
+        f"body: {json.dumps(json.dumps(body))}}})"
+        f".then((r) => {{ document.documentElement.dataset.headwaySession = "
+        f"r.ok ? {json.dumps(done)} : 'refused'; }});"
+    )
+    st.html(f"<script>{script}</script>", unsafe_allow_javascript=True)
+
+
+def _remember_filters() -> None:
+    """Keep the sidebar filters with the browser's web session when they change."""
+    session_id = st.session_state.get(_WEB_SESSION)
+    if session_id is None:
+        return
+    chosen = {
+        key: _json_value(st.session_state[key])
+        for key in FILTER_KEYS.values()
+        if key in st.session_state
+    }
+    kept = json.dumps(chosen, sort_keys=True)
+    if kept == st.session_state.get(_FILTERS_KEPT):
+        return
+    with get_engine().begin() as conn:
+        auth.remember_filters(conn, session_id, kept)
+    st.session_state[_FILTERS_KEPT] = kept
+
+
+def _restore_filters(kept: str | None) -> None:
+    """The filters a reloaded browser had chosen, back in their widget keys."""
+    try:
+        chosen = json.loads(kept) if kept else {}
+    except ValueError:
+        return
+    for key in FILTER_KEYS.values():
+        if key in chosen:
+            st.session_state[key] = _python_value(chosen[key])
+    st.session_state[_FILTERS_KEPT] = kept
+
+
+def _json_value(value: object) -> object:
+    """A filter's value as JSON: dates as {"date": ISO}, tuples as lists."""
+    if isinstance(value, dt.date):
+        return {"date": value.isoformat()}
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    return value
+
+
+def _python_value(value: object) -> object:
+    """The inverse of `_json_value`; a list of dates (the period) becomes a tuple."""
+    if isinstance(value, dict) and isinstance(value.get("date"), str):
+        return dt.date.fromisoformat(value["date"])
+    if isinstance(value, list):
+        items = [_python_value(v) for v in value]
+        return tuple(items) if items and all(isinstance(v, dt.date) for v in items) else items
+    return value
 
 
 def _draw_account(user: auth.SignedInUser | None) -> None:
@@ -300,9 +458,9 @@ def _draw_account(user: auth.SignedInUser | None) -> None:
             who = user.username + (f" ({user.therapist_name})" if user.therapist_name else "")
             st.caption(f"Signed in as **{who}**, {ROLE_LABELS[user.role].lower()}.")
             if st.button("Sign out", key="sign_out"):
-                audit("signed_out", "by the user")
-                _forget_user()
+                _sign_out()
                 st.rerun()
+            _hand_ticket_to_browser()
         elif _sample_only():
             st.warning(
                 "**Demo mode**: no user exists yet, so anyone can open every page. "

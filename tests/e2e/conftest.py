@@ -1,4 +1,4 @@
-"""A real browser against a real `streamlit run`: Debian's Chromium driven by Playwright.
+"""A real browser against a real `streamlit run serve.py`: Debian's Chromium driven by Playwright.
 
 Skips with a reason when /usr/bin/chromium is missing, unless HEADWAY_REQUIRE_BROWSER=1 (set
 by .ci/run), which turns the skip into a failure.
@@ -54,8 +54,9 @@ def _missing_browser(reason: str) -> None:
 def running_app(
     base: Path, *, users: dict[str, tuple[str, str, str | None]] | None = None
 ) -> Iterator[str]:
-    """`streamlit run app.py` on a free port over a fresh database seeded with the sample;
-    `users` (name -> role, password, therapist) are created before it starts."""
+    """`streamlit run serve.py` (as scripts/dashboard runs it: app.py plus the session cookie's
+    route) on a free port over a fresh database seeded with the sample; `users` (name -> role,
+    password, therapist) are created before it starts."""
     url_db = f"sqlite:///{base / 'e2e.sqlite3'}"
     engine = open_database(url_db, seed=True)
     with engine.begin() as conn:
@@ -69,7 +70,7 @@ def running_app(
         "-m",
         "streamlit",
         "run",
-        str(ROOT / "app.py"),
+        str(ROOT / "serve.py"),
         "--server.headless=true",
         "--server.address=127.0.0.1",
         f"--server.port={port}",

@@ -89,11 +89,13 @@ def test_a_filter_chosen_on_one_page_holds_on_the_next(app_url, page) -> None:
 
 
 def sign_in(page, username: str, password: str) -> None:
-    """Sign in through the form of the page that is open, as a person would."""
+    """Sign in through the form of the page that is open, as a person would, and wait until
+    the browser holds the session cookie (so that a reload or a link opens signed in)."""
     page.get_by_role("textbox", name="User name").fill(username)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text("Signed in as", exact=False).first.wait_for()
+    page.locator('html[data-headway-session="kept"]').wait_for(state="attached")
     wait_until_idle(page)
 
 
