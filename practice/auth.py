@@ -254,6 +254,10 @@ def load_user(conn: Connection, username: str) -> SignedInUser | None:
 TICKET_SECONDS = 30
 # 32 random bytes (256 bits), URL-safe base64 (secrets.token_urlsafe).
 _SECRET_BYTES = 32
+# A session's activity is written at most this often (seconds), so that a page's reruns do not
+# each wait for the database's write lock (on SQLite an import holds it until it commits). The
+# idle limit is then kept to within this much.
+TOUCH_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -385,7 +389,8 @@ def keep_web_session(
         end_web_session(conn, session_id)
         record_event(conn, "signed_out", row.username, _END_REASONS[status])
         return status
-    conn.execute(update(WebSession).where(WebSession.id == session_id).values(last_seen_at=now))
+    if now - row.last_seen_at >= dt.timedelta(seconds=TOUCH_SECONDS):
+        conn.execute(update(WebSession).where(WebSession.id == session_id).values(last_seen_at=now))
     return "active"
 
 

@@ -97,6 +97,21 @@ def test_activity_slides_the_idle_limit(conn) -> None:
     assert auth.keep_web_session(conn, session_id, now=at + IDLE) == "active"
 
 
+def test_activity_is_written_at_most_once_a_minute(conn) -> None:
+    session_id, _ = signed_in(conn)
+
+    def last_seen() -> dt.datetime:
+        stored = conn.execute(text("SELECT last_seen_at FROM web_sessions")).scalar_one()
+        return stored if isinstance(stored, dt.datetime) else dt.datetime.fromisoformat(stored)
+
+    soon = T0 + dt.timedelta(seconds=auth.TOUCH_SECONDS - 1)
+    assert auth.keep_web_session(conn, session_id, now=soon) == "active"
+    assert last_seen() == T0
+    later = T0 + dt.timedelta(seconds=auth.TOUCH_SECONDS)
+    assert auth.keep_web_session(conn, session_id, now=later) == "active"
+    assert last_seen() == later
+
+
 def test_an_idle_session_is_ended_and_cannot_be_resumed(conn) -> None:
     _, token = signed_in(conn)
     assert auth.resume_web_session(conn, token, now=T0 + IDLE + dt.timedelta(seconds=1)) is None
