@@ -4,7 +4,7 @@ from functools import partial
 
 import streamlit as st
 
-from practice import comparisons, config, overview, reports, ui
+from practice import config, overview, reports, ui
 from practice.charts import overview as charts
 from practice.formatting import estimate_text, interval_text, period_text
 
@@ -18,15 +18,20 @@ if counts.sessions == 0:
     )
     st.stop()
 
-outcomes = ui.filtered_outcomes(filters)
-sessions = ui.filtered_sessions(filters)
-headlines = overview.compute_headlines(outcomes, sessions, population=filters.population)
+# The trend covers the sidebar's period (else all the data): a month it covers only in part is
+# greyed, not read as a drop.
+figures = ui.overview_figures(
+    filters,
+    start=filters.start or counts.first_session,
+    end=filters.end or counts.last_session,
+)
+headlines = figures.headlines
 st.caption(
     f"{counts.clients:,} clients, {counts.sessions:,} sessions and "
     f"{counts.therapists} therapists stored, {counts.first_session:%d %b %Y} to "
     f"{counts.last_session:%d %b %Y}. Showing {filters.describe()}; "
     f"{ui.POPULATION_LABELS[filters.population].lower()}. "
-    f"{overview.baseline_source_text(overview.baseline_source_counts(outcomes))}"
+    f"{figures.baselines}"
 )
 
 user = ui.current_user()
@@ -93,27 +98,16 @@ results[2].metric(
 results[0].caption(interval_text(headlines.hd28_median_change, signed=True))
 results[1].caption(interval_text(headlines.hd28_responder_rate, percent=True))
 results[2].caption(interval_text(headlines.pain_responder_rate, percent=True))
-empty = comparisons.empty_population_text(outcomes, filters.population)
-if empty:  # the results above show "–": say which rule left nobody to count
-    st.info(empty)
+if figures.empty:  # the results above show "–": say which rule left nobody to count
+    st.info(figures.empty)
 
-# The chart covers the sidebar's period (else all the data): a month it covers only in part is
-# greyed, not read as a drop.
-trend = overview.monthly_trend(
-    sessions,
-    start=filters.start or counts.first_session,
-    end=filters.end or counts.last_session,
-)
 left, right = st.columns(2)
 with left:
-    ui.show_chart(charts.monthly_sessions_chart(trend), "sessions-per-month.png")
+    ui.show_chart(partial(charts.monthly_sessions_chart, figures.trend), "sessions-per-month.png")
 with right:
-    ui.show_chart(charts.monthly_outcomes_chart(trend), "outcomes-per-month.png")
+    ui.show_chart(partial(charts.monthly_outcomes_chart, figures.trend), "outcomes-per-month.png")
 ui.show_chart(
-    charts.change_distribution_chart(
-        overview.change_distribution(outcomes, population=filters.population)
-    ),
-    "change-distribution.png",
+    partial(charts.change_distribution_chart, figures.distribution), "change-distribution.png"
 )
 
 st.subheader("Clients needing attention")

@@ -8,7 +8,7 @@ from functools import partial
 
 import streamlit as st
 
-from practice import comparisons, progress, reports, ui
+from practice import progress, reports, ui
 from practice.charts import client as charts
 from practice.charts import diary as diary_charts
 from practice.formatting import escape_markdown
@@ -100,7 +100,8 @@ client = clients.loc[clients["client_id"] == chosen].iloc[0]
 st.header(escape_markdown(labels[chosen]))
 
 # --- which series ------------------------------------------------------------------------------
-series = progress.series_choices(outcomes, chosen)
+own_sessions, own_outcomes, own_diary = ui.client_frames(chosen)
+series = progress.series_choices(own_outcomes, chosen)
 if series.empty:
     st.info("No sessions are recorded for this client yet: only the intake below.")
     number = None
@@ -126,9 +127,7 @@ else:
 
 outcome = None
 if number is not None:
-    outcome = outcomes.loc[
-        (outcomes["client_id"] == chosen) & (outcomes["series_number"] == number)
-    ].iloc[0]
+    outcome = own_outcomes.loc[own_outcomes["series_number"] == number].iloc[0]
     cards = st.columns(4)
     for card, key in zip(cards, ("hd28", "pain"), strict=False):
         card.metric(**progress.headline_metric(outcome, key))
@@ -243,7 +242,7 @@ ui.explain(
 
 # --- charts ------------------------------------------------------------------------------------
 st.subheader("Over the sessions")
-frame = progress.series_sessions(sessions, chosen, number)
+frame = progress.series_sessions(own_sessions, chosen, number)
 stem = f"{chosen}_series{number}"
 if outcome["sessions_attended"] == 0:
     st.info("No session of this series was attended yet: only missed or cancelled bookings.")
@@ -253,7 +252,7 @@ else:
         st.info("No pain scores recorded in this series.")
     else:
         ui.show_chart(
-            charts.pain_chart(pain, baseline=outcome["pain_baseline"]),
+            partial(charts.pain_chart, pain, baseline=outcome["pain_baseline"]),
             f"{stem}_pain.png",
             key="png-pain",
             client_id=chosen,
@@ -263,7 +262,7 @@ else:
         st.info("No headache days recorded in this series.")
     else:
         ui.show_chart(
-            charts.headache_days_chart(days, baseline=outcome["hd28_baseline"]),
+            partial(charts.headache_days_chart, days, baseline=outcome["hd28_baseline"]),
             f"{stem}_headache_days.png",
             key="png-headache-days",
             client_id=chosen,
@@ -273,7 +272,7 @@ else:
         st.caption("No stress, sleep or medication scores recorded in this series.")
     else:
         ui.show_chart(
-            charts.wellbeing_chart(wellbeing),
+            partial(charts.wellbeing_chart, wellbeing),
             f"{stem}_wellbeing.png",
             key="png-wellbeing",
             client_id=chosen,
@@ -283,24 +282,24 @@ else:
         st.info("No techniques recorded at the attended sessions of this series.")
     else:
         ui.show_chart(
-            charts.techniques_chart(used, technique_keys=comparisons.technique_keys(sessions)),
+            partial(charts.techniques_chart, used, technique_keys=ui.technique_keys()),
             f"{stem}_techniques.png",
             key="png-techniques",
             client_id=chosen,
         )
 
 # --- headache diary ----------------------------------------------------------------------------
-calendar = progress.client_diary(ui.load_diary(), sessions, chosen)
+calendar = progress.client_diary(own_diary, own_sessions, chosen)
 if not calendar.empty:
     st.subheader("Headache diary")
     st.caption(progress.diary_caption(calendar, outcome))
     ui.show_chart(
-        diary_charts.diary_calendar_chart(calendar),
+        partial(diary_charts.diary_calendar_chart, calendar),
         f"{chosen}_diary.png",
         key="png-diary",
         client_id=chosen,
     )
-    windows = progress.diary_window_table(ui.load_diary(), outcome)
+    windows = progress.diary_window_table(own_diary, outcome)
     if not windows.empty:
         st.caption(
             "The series' 28-day windows: baseline is the 28 days before the first session. A "

@@ -1,5 +1,7 @@
 """Techniques: how clients did by the technique used, with intervals (associations, not proof)."""
 
+from functools import partial
+
 import streamlit as st
 
 from practice import comparisons, ui
@@ -103,7 +105,7 @@ if by == "primary_technique":
 else:
     reference_box.caption("Groups overlap in this view, so there is no adjusted comparison.")
 
-colors = technique_colors(comparisons.technique_keys(ui.load_sessions()))
+colors = technique_colors(ui.technique_keys())
 measure_label = comparisons.MEASURE_LABELS[measure]
 
 st.subheader("Change by technique")
@@ -123,7 +125,7 @@ st.caption(
     "lot mean the data cannot tell the techniques apart."
 )
 ui.show_chart(
-    charts.change_forest_chart(table, colors=colors, measure_label=measure_label),
+    partial(charts.change_forest_chart, table, colors=colors, measure_label=measure_label),
     "technique-change.png",
     key="png-change",
 )
@@ -131,8 +133,11 @@ ui.show_chart(
 if comparisons.has_responder_rule(measure):
     st.subheader("Responders")
     ui.show_chart(
-        charts.responder_rate_chart(
-            table, colors=colors, rule=comparisons.RESPONDER_RULES[measure]
+        partial(
+            charts.responder_rate_chart,
+            table,
+            colors=colors,
+            rule=comparisons.RESPONDER_RULES[measure],
         ),
         "technique-responders.png",
         key="png-responders",
@@ -145,8 +150,12 @@ if reference is not None:
     st.subheader("Compared with the reference, for similar clients")
     st.markdown(comparisons.adjusted_sign_note(measure, reference_label))
     ui.show_chart(
-        charts.adjusted_difference_chart(
-            table, colors=colors, measure_label=measure_label, reference_label=reference_label
+        partial(
+            charts.adjusted_difference_chart,
+            table,
+            colors=colors,
+            measure_label=measure_label,
+            reference_label=reference_label,
         ),
         "technique-adjusted.png",
         key="png-adjusted",
@@ -172,7 +181,7 @@ if relief.empty:
     st.info("No session in this selection has pain scored both before and after.")
 else:
     ui.show_chart(
-        charts.relief_chart(comparisons.relief_frame(relief), colors=colors),
+        partial(charts.relief_chart, comparisons.relief_frame(relief), colors=colors),
         "technique-relief.png",
         key="png-relief",
     )
@@ -195,7 +204,8 @@ if curves.empty:
     st.info("No client in this selection has a follow-up score to time a response.")
 else:
     ui.show_chart(
-        charts.time_to_response_chart(
+        partial(
+            charts.time_to_response_chart,
             comparisons.response_curves(curves, table, by=by),
             colors=colors,
             measure_label=comparisons.MEASURE_LABELS[response_measure],

@@ -1,10 +1,21 @@
 """Therapists: a funnel plot that allows for chance, never a league table; each caseload."""
 
+from functools import partial
+from typing import Any
+
+import altair as alt
+import pandas as pd
 import streamlit as st
 
 from practice import analysis, comparisons, ui
 from practice.charts import groups as charts
 from practice.config import MIN_GROUP_N
+
+
+def funnel_chart(points: pd.DataFrame, **options: Any) -> alt.LayerChart:
+    """The funnel plot with its control limits, computed only when the chart is built."""
+    return charts.funnel_chart(points, analysis.funnel_curve(points), **options)
+
 
 ui.require_router(__file__)
 filters = ui.current_filters()
@@ -78,9 +89,9 @@ else:
         value_title = f"Adjusted residual ({comparisons.MEASURE_UNITS[measure]})"
     st.caption(comparisons.funnel_direction(measure, statistic))
     ui.show_chart(
-        charts.funnel_chart(
+        partial(
+            funnel_chart,
             points,
-            analysis.funnel_curve(points),
             value_title=value_title,
             percent=statistic == "responder_rate",
         ),

@@ -13,6 +13,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from practice import (
     comparisons,
     config,
     formatting,
+    overview,
     progress,
     queries,
     recording,
@@ -978,19 +980,33 @@ def download_report(
 
 
 def show_chart(
-    chart: alt.TopLevelMixin,
+    chart: alt.TopLevelMixin | partial[alt.TopLevelMixin],
     file_name: str,
     *,
     key: str | None = None,
     client_id: str | None = None,
 ) -> None:
     """Draw an Altair chart with a PNG download under it, logged when taken (with the client
-    whose trajectory it shows, when it shows one)."""
-    st.altair_chart(chart, width="stretch")  # type: ignore[call-overload]
-    about = f"chart '{chart_title(chart)}'" + (f" of client {client_id}" if client_id else "")
+    whose trajectory it shows, when it shows one).
+
+    Given as `partial(builder, *arguments)`, the chart is built and drawn once per set of
+    arguments and then replayed (`_draw_chart`).
+    """
+    if isinstance(chart, partial):
+        title = _draw_chart(
+            chart,
+            _qualified_name(chart.func),
+            tuple(_hashable(value) for value in chart.args),
+            {name: _hashable(value) for name, value in chart.keywords.items()},
+        )
+        build: Callable[[], alt.TopLevelMixin] = chart
+    else:
+        st.altair_chart(chart, width="stretch")  # type: ignore[call-overload]
+        title, build = chart_title(chart), lambda: chart
+    about = f"chart '{title}'" + (f" of client {client_id}" if client_id else "")
     _offer_download(
         "Download PNG",
-        _logged(lambda: chart_png(chart), f"{file_name}: {about}", client_id=client_id),
+        _logged(lambda: chart_png(build()), f"{file_name}: {about}", client_id=client_id),
         file_name=file_name,
         mime="image/png",
         key=key or f"png-{file_name}",
@@ -1359,4 +1375,101 @@ def _caseload_table(
 ) -> pd.DataFrame:
     return comparisons.caseload_table(
         _selected_outcomes(version, user, filters), therapist, links=False
+    )
+
+
+# Building an Altair chart and validating its spec against the Vega-Lite schema costs 50-300 ms
+# a chart whatever its size, on every rerun. A cached function that draws replays the element
+# it drew (Streamlit's cached element replay): the same arguments draw the same chart, so a
+# rerun sends the recorded chart without building it. The arguments are small, aggregated
+# frames (charts never get raw sessions), hashed by content as part of the key.
+@st.cache_data(show_spinner=False, max_entries=256)
+def _draw_chart(
+    _build: partial[alt.TopLevelMixin],
+    builder: str,
+    args: tuple[Any, ...],
+    keywords: dict[str, Any],
+) -> str:
+    chart = _build()
+    st.altair_chart(chart, width="stretch")  # type: ignore[call-overload]
+    return chart_title(chart)
+
+
+def _qualified_name(function: Callable[..., Any]) -> str:
+    return f"{function.__module__}.{function.__qualname__}"
+
+
+def _hashable(value: object) -> object:
+    """`value` as Streamlit's cache can hash it: an Altair object (a colour scale) by its spec."""
+    if isinstance(value, alt.SchemaBase):
+        return (type(value).__name__, value.to_dict(validate=False))
+    return value
+
+
+def technique_keys() -> list[str]:
+    """`comparisons.technique_keys` of the sessions the user may see (the charts' colours)."""
+    return _technique_keys(data_version(), current_user())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _technique_keys(version: tuple[int, int], user: auth.SignedInUser | None) -> list[str]:
+    return comparisons.technique_keys(_scoped_frames(version, user)[1])
+
+
+@dataclass(frozen=True)
+class OverviewFigures:
+    """What the Overview shows of the selected outcomes and sessions (`overview_figures`)."""
+
+    headlines: overview.Headlines
+    baselines: str  # overview.baseline_source_text
+    empty: str | None  # comparisons.empty_population_text
+    trend: pd.DataFrame  # overview.monthly_trend, one row a month
+    distribution: pd.DataFrame  # overview.change_distribution, one row a band
+
+
+def overview_figures(filters: Filters, *, start: object, end: object) -> OverviewFigures:
+    """The Overview's figures of the selection, cached per data version, user, filters and
+    the trend's period (`start` to `end`): a rerun no longer recomputes them."""
+    return _overview_figures(data_version(), current_user(), filters, start, end)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _overview_figures(
+    version: tuple[int, int],
+    user: auth.SignedInUser | None,
+    filters: Filters,
+    start: object,
+    end: object,
+) -> OverviewFigures:
+    outcomes = _selected_outcomes(version, user, filters)
+    clients, sessions = _scoped_frames(version, user)
+    chosen = filter_sessions(sessions, clients, filters)
+    population = filters.population
+    return OverviewFigures(
+        headlines=overview.compute_headlines(outcomes, chosen, population=population),
+        baselines=overview.baseline_source_text(overview.baseline_source_counts(outcomes)),
+        empty=comparisons.empty_population_text(outcomes, population),
+        trend=overview.monthly_trend(chosen, start=start, end=end),
+        distribution=overview.change_distribution(outcomes, population=population),
+    )
+
+
+def client_frames(client_id: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One client's sessions, outcome rows (one per series) and headache diary days, of what
+    the user may see: what Client progress shows, cut once per client from the practice's
+    frames instead of on every rerun."""
+    return _client_frames(data_version(), current_user(), client_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _client_frames(
+    version: tuple[int, int], user: auth.SignedInUser | None, client_id: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    sessions = _scoped_frames(version, user)[1]
+    outcomes = _load_outcomes(version, user)
+    diary = _load_diary(version)
+    return (
+        sessions.loc[sessions["client_id"] == client_id].reset_index(drop=True),
+        outcomes.loc[outcomes["client_id"] == client_id].reset_index(drop=True),
+        diary.loc[diary["client_id"] == client_id].reset_index(drop=True),
     )

@@ -3,6 +3,7 @@ sample practice; the sidebar filters app.py draws once and keeps across page cha
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from practice import analysis, overview
 from practice.bootstrap import open_database
+from practice.charts import overview as charts
 from practice.formatting import estimate_text
 from practice.queries import fetch_clients, fetch_sessions
 
@@ -54,6 +56,32 @@ def test_overview_cards_match_the_analysis_of_the_sample(sample_frames) -> None:
     )
     assert "synthetic sample practice" in at.sidebar.info[0].value
     assert any(f"n = {expected.hd28_responder_rate.n:,}" in c.value for c in at.caption)
+
+
+def test_a_rerun_replays_the_charts_without_building_them_again(
+    sample_frames, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = []
+    original = charts.monthly_sessions_chart
+
+    @functools.wraps(original)
+    def counted(trend: pd.DataFrame) -> object:
+        built.append(len(trend))
+        return original(trend)
+
+    monkeypatch.setattr(charts, "monthly_sessions_chart", counted)
+    at = run_page("app.py")
+    first = [(e.proto.spec, e.proto.datasets[0].data.data) for e in at.get("vega_lite_chart")]
+    at.run()
+    assert not at.exception
+    again = [(e.proto.spec, e.proto.datasets[0].data.data) for e in at.get("vega_lite_chart")]
+    assert len(first) == 3 and again == first  # the same charts, drawn from the cache
+    assert len(built) == 1
+    at.multiselect(key="widget.headache_types").set_value(["tension_type"]).run()
+    assert len(built) == 2  # other data: built anew
+    assert chart_spec_and_data(at, 0)[1]["sessions"].sum() < (
+        dataframe_util.convert_arrow_bytes_to_pandas_df(first[0][1])["sessions"].sum()
+    )
 
 
 def test_a_sidebar_filter_changes_the_numbers(sample_frames) -> None:
