@@ -11,9 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench import targets
+
 BEGIN = "<!-- bench:begin -->"
 END = "<!-- bench:end -->"
-DATABASE_LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+DATABASE_LABELS = targets.DATABASE_LABELS
 
 
 def machine(postgres_version: str | None) -> str:
@@ -59,7 +61,11 @@ def _memory_gb() -> float:
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A Markdown table; numbers right-aligned."""
     aligns = [
-        "---:" if rows and all(_is_number(r[i]) for r in rows) else "---"
+        "---:"
+        if rows
+        and any(_is_number(r[i]) for r in rows)
+        and all(_is_number(r[i]) or r[i] in ("", "–") for r in rows)
+        else "---"
         for i in range(len(header))
     ]
     lines = [
@@ -151,23 +157,111 @@ def analysis_table(results: list[dict[str, Any]]) -> str:
 
 
 def dashboard_table(results: list[dict[str, Any]]) -> str:
-    """Each page's first run and rerun, and what it sends to the browser."""
+    """Each page's first visit, rerun, filter change, and what it sends to the browser."""
     rows = []
     for r in results:
         for page in r["dashboard"]["pages"]:
+            first = page["first_seconds"]
             rows.append(
                 [
                     r["sessions"],
                     DATABASE_LABELS[r["database"]],
-                    page["page"],
-                    page["first_seconds"],
+                    page["title"] + (" (cold start)" if page.get("first_is_cold") else ""),
+                    first,
                     page["rerun_seconds"],
+                    page.get("filter_seconds", "–"),
                     page["payload_kb"],
                 ]
             )
+        rows.append(
+            [
+                r["sessions"],
+                DATABASE_LABELS[r["database"]],
+                "dashboard process peak RSS (MB)",
+                "",
+                "",
+                "",
+                r["dashboard"]["peak_mb"],
+            ]
+        )
     return markdown_table(
-        ["sessions", "database", "page", "first run (s)", "rerun (s)", "payload (KB)"], rows
+        [
+            "sessions",
+            "database",
+            "page",
+            "first visit (s)",
+            "rerun (s)",
+            "filter change (s)",
+            "payload (KB)",
+        ],
+        rows,
     )
+
+
+def browser_table(results: list[dict[str, Any]]) -> str:
+    """Headless Chromium: from navigation to the page's last chart drawn."""
+    rows = []
+    for r in results:
+        browser = r.get("browser")
+        if not browser:
+            continue
+        if browser.get("skipped"):
+            rows.append([r["sessions"], DATABASE_LABELS[r["database"]], browser["skipped"], "", ""])
+            continue
+        for page in browser["pages"]:
+            rows.append(
+                [
+                    r["sessions"],
+                    DATABASE_LABELS[r["database"]],
+                    page["what"],
+                    page["seconds"],
+                    page["charts"],
+                ]
+            )
+        rows.append(
+            [
+                r["sessions"],
+                DATABASE_LABELS[r["database"]],
+                "streamlit server peak RSS (MB)",
+                browser["server_peak_mb"],
+                "",
+            ]
+        )
+    if not rows:
+        return "(not measured in this run)"
+    return markdown_table(
+        ["sessions", "database", "navigation", "to last chart drawn (s)", "charts"], rows
+    )
+
+
+def targets_table(verdicts: Sequence[targets.Verdict]) -> str:
+    """Issue 12's targets: the worst figure of each, its limit, met or missed."""
+    rows = [
+        [
+            v.target.name,
+            v.size,
+            DATABASE_LABELS[v.database],
+            v.measured_text(),
+            v.target.limit_text(v.size),
+            "met" if v.met else "**MISSED**",
+        ]
+        for v in verdicts
+    ]
+    if not rows:
+        return "(no target is set at the sizes of this run)"
+    return markdown_table(["target", "size", "database", "measured (worst)", "limit", ""], rows)
+
+
+def profiles_section(profiles: Sequence[dict[str, Any]]) -> str:
+    """Each missed target's profile: where the time (or the memory) went."""
+    parts = []
+    for profile in profiles:
+        parts += [f"#### {profile['title']}", "", profile["intro"], ""]
+        for table in profile["tables"]:
+            if table["caption"]:
+                parts += [table["caption"], ""]
+            parts += [markdown_table(table["header"], table["rows"]), ""]
+    return "\n".join(parts).rstrip() if parts else "Every target is met: no profile needed."
 
 
 GROWTH_FIGURES = (
@@ -180,6 +274,7 @@ GROWTH_FIGURES = (
     ("analysis peak RSS", lambda r: r["analysis"]["peak_mb"] - r["analysis"]["base_mb"]),
     ("Overview cold start", lambda r: r["dashboard"]["cold_seconds"]),
     ("slowest page rerun", lambda r: max(p["rerun_seconds"] for p in r["dashboard"]["pages"])),
+    ("dashboard peak RSS", lambda r: r["dashboard"]["peak_mb"]),
 )
 
 
@@ -206,7 +301,13 @@ def growth_table(results: list[dict[str, Any]]) -> str:
 
 
 def full_report(
-    results: list[dict[str, Any]], *, machine_line: str, command: str, date: str
+    results: list[dict[str, Any]],
+    *,
+    machine_line: str,
+    command: str,
+    date: str,
+    verdicts: Sequence[targets.Verdict] = (),
+    profiles: Sequence[dict[str, Any]] = (),
 ) -> str:
     """Every table with the machine, the date and the command that reproduces them."""
     return "\n".join(
@@ -214,6 +315,10 @@ def full_report(
             f"Measured on {date} with `{command}`.",
             "",
             f"Machine: {machine_line}.",
+            "",
+            "### Targets (issue 12)",
+            "",
+            targets_table(verdicts),
             "",
             "### Import (read, map, validate, write) against its floor",
             "",
@@ -227,9 +332,17 @@ def full_report(
             "",
             dashboard_table(results),
             "",
+            "### Browser: headless Chromium, from navigation to the last chart drawn",
+            "",
+            browser_table(results),
+            "",
             "### Growth from one size to the next (linear: the figure grows as the sessions do)",
             "",
             growth_table(results),
+            "",
+            "### Profiles of the missed targets",
+            "",
+            profiles_section(profiles),
         ]
     )
 

@@ -1,7 +1,11 @@
 """The benchmark run: generate practices, measure every stage in a child process, print tables.
 
-.venv/bin/python -m bench [--sizes 10k,100k,1m] [--databases sqlite,postgresql]
+.venv/bin/python -m bench [--check] [--sizes 10k,100k,1m] [--databases sqlite,postgresql]
                           [--repeat 3] [--reruns 3] [--write-docs] [--json FILE]
+
+--check judges the figures against issue 12's targets (bench/targets.py, at 100k and 1m),
+prints one line per target and `bench check: N/M targets met`, profiles each missed target,
+and exits 1 when one is missed.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench import report
+from bench import report, targets
 from bench.stages import RESULT_PREFIX
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +40,7 @@ CHILD_ENVIRONMENT = {
     "PRACTICE_ARGON2_MEMORY_KIB": "8",
 }
 LARGE_CLIENTS = 100_000  # sizes above this are measured once (no repetitions)
+BROWSER_CLIENTS = 16_000  # the browser is measured up to 100k sessions (issue 12)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +63,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--reruns", type=int, default=3, help="reruns of each page (median)")
     parser.add_argument(
+        "--check",
+        action="store_true",
+        help="judge the figures against issue 12's targets (at 100k and 1m): one line per "
+        "target, profile each missed one, exit 1 when one is missed",
+    )
+    parser.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="leave out headless Chromium (measured up to 100k, on the first database)",
+    )
+    parser.add_argument(
+        "--no-profile",
+        action="store_true",
+        help="with --check or --write-docs, do not profile the missed targets",
+    )
+    parser.add_argument(
         "--postgres-url",
         default=os.environ.get("PRACTICE_TEST_POSTGRES_URL"),
         help="an existing, disposable PostgreSQL database (its public schema is dropped); "
@@ -78,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
-    """Run the benchmark; print the tables (and write them where asked)."""
+    """Run the benchmark; print the tables (and write them where asked); exit 1 on a miss."""
     args = build_parser().parse_args(argv)
     sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
     unknown = [s for s in sizes if s not in SIZES]
@@ -91,15 +112,18 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="headway-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        results, postgres_version = measure_all(workdir, sizes, databases, args)
+        results, profiles, postgres_version = measure_all(workdir, sizes, databases, args)
     finally:
         if args.workdir is None:  # a million sessions leave about 1 GB of files behind
             shutil.rmtree(workdir, ignore_errors=True)
+    verdicts = targets.judge(results)
     text = report.full_report(
         results,
         machine_line=report.machine(postgres_version),
         command=reproducing_command(sys.argv[1:] if argv is None else argv),
         date=dt.date.today().isoformat(),
+        verdicts=verdicts,
+        profiles=profiles,
     )
     print()
     print(text)
@@ -107,7 +131,13 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     if args.write_docs:
         report.write_into_docs(ROOT / "docs" / "performance.md", text)
     if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
+        args.json.write_text(json.dumps({"results": results, "profiles": profiles}, indent=1))
+    if args.check:
+        print()
+        print("\n".join(targets.check_lines(verdicts, sizes)), flush=True)
+        code = targets.exit_code(verdicts)
+        if code:
+            raise SystemExit(code)
     return results
 
 
@@ -131,18 +161,51 @@ def reproducing_command(argv: list[str]) -> str:
 
 def measure_all(
     workdir: Path, sizes: list[str], databases: list[str], args: argparse.Namespace
-) -> tuple[list[dict[str, Any]], str | None]:
-    """Every size on every database, and the PostgreSQL server's version if it was used."""
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str | None]:
+    """Every size on every database, the missed targets' profiles, the PostgreSQL version."""
     csvs = generate(workdir, sizes)
     results: list[dict[str, Any]] = []
+    profiles: list[dict[str, Any]] = []
     postgres_version = None
     for database in databases:
         with database_urls(database, workdir, args.postgres_url) as url_for:
             if database == "postgresql":
                 postgres_version = server_version(url_for("version"))
             for size in sizes:
-                results.append(measure(database, size, csvs[size], url_for(size), args))
-    return results, postgres_version
+                url = url_for(size)
+                browser = not args.no_browser and database == databases[0]
+                result = measure(database, size, csvs[size], url, args, browser=browser)
+                results.append(result)
+                if (args.check or args.write_docs) and not args.no_profile:
+                    dashboard = database == databases[0]
+                    profiles += profile_misses(result, csvs[size], url, args, dashboard=dashboard)
+    return results, profiles, postgres_version
+
+
+def profile_misses(
+    result: dict[str, Any], csv: Path, url: str, args: argparse.Namespace, *, dashboard: bool
+) -> list[dict[str, Any]]:
+    """A profile of each target `result` misses (the dashboard's only when `dashboard`)."""
+    run_stage = run_in_process if args.in_process else run_in_child
+    pages = {p["title"]: p["page"] for p in result["dashboard"]["pages"]}
+    profiles = []
+    for verdict in targets.judge([result]):
+        kind = verdict.target.profile
+        if verdict.met or (not dashboard and kind not in PER_DATABASE_PROFILES):
+            continue
+        title = f"{verdict.line().rsplit(', ', 1)[0]}"
+        print(f"profiling: {title}", flush=True)
+        arguments: dict[str, Any] = {"kind": kind, "url": url, "title": title}
+        if kind in ("import", "import_memory"):
+            arguments["csv"] = str(csv)
+        if verdict.worst in pages:
+            arguments["page"] = pages[verdict.worst]
+        profiles.append(run_stage("profile", **arguments))
+    return profiles
+
+
+# The dashboard behaves alike on both databases: its targets are profiled on the first only.
+PER_DATABASE_PROFILES = ("import", "import_memory", "analysis")
 
 
 def generate(workdir: Path, sizes: list[str]) -> dict[str, Path]:
@@ -191,7 +254,7 @@ def server_version(url: str) -> str:
 
 
 def measure(
-    database: str, size: str, csv: Path, url: str, args: argparse.Namespace
+    database: str, size: str, csv: Path, url: str, args: argparse.Namespace, *, browser: bool
 ) -> dict[str, Any]:
     """Every stage of one size on one database, each in fresh child processes."""
     repeat = 1 if SIZES[size] > LARGE_CLIENTS else max(args.repeat, 1)
@@ -215,10 +278,18 @@ def measure(
     pages = run_stage("dashboard", url=url, reruns=args.reruns)
     slowest = max(p["rerun_seconds"] for p in pages["pages"])
     print(
-        f"{label}: Overview cold {pages['cold_seconds']:.2f} s, slowest rerun {slowest:.2f} s",
+        f"{label}: Overview cold {pages['cold_seconds']:.2f} s, slowest rerun {slowest:.2f} s, "
+        f"peak {pages['peak_mb']:.0f} MB",
         flush=True,
     )
+    extra = {}
+    if browser and SIZES[size] <= BROWSER_CLIENTS:
+        extra["browser"] = run_stage("browser", url=url)
+        drawn = extra["browser"].get("pages", [])
+        slowest_drawn = max((p["seconds"] for p in drawn), default=float("nan"))
+        print(f"{label}: browser, slowest page {slowest_drawn:.2f} s", flush=True)
     return {
+        **extra,
         "size": size,
         "database": database,
         "sessions": imported["sessions"],

@@ -7,26 +7,20 @@ began (the interpreter and its libraries), so that the parent never mixes stages
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULT_PREFIX = "BENCH-RESULT "
-PAGES = (
-    "app.py",
-    "pages/1_Client_Progress.py",
-    "pages/2_Techniques.py",
-    "pages/3_Therapists.py",
-    "pages/4_Import_Data.py",
-    "pages/5_Users_and_Audit.py",
-)
 BENCH_USER = "bench-owner"
+BENCH_PASSWORD = "bench-password-1"  # noqa: S105 (a throwaway benchmark database)
 
 
 def memory_mb(field: str = "VmHWM") -> float:
@@ -148,70 +142,130 @@ def stage_analysis(url: str, repeat: int) -> dict[str, Any]:
 
 
 def stage_dashboard(url: str, reruns: int) -> dict[str, Any]:
-    """Every page under AppTest, signed in as an owner: cold start, first visit and reruns.
+    """Every page under AppTest as an owner reaches it: cold start, first visit, reruns, filter.
 
-    The Overview runs first on empty caches (loading the frames and computing the outcomes,
-    as the first visitor after a restart or an import waits for); every page is then opened
-    once (its own analyses, the shared frames already cached) and rerun `reruns` times.
+    app.py runs first on empty caches and routes to the owner's home page, the Overview
+    (loading the frames and computing the outcomes, as the first visitor after a restart or an
+    import waits for). Every page is then opened through the sidebar's page switch, as a person
+    does (its own analyses, the shared frames already cached), rerun `reruns` times (a click
+    that changes nothing the caches are keyed on) and, on each page with sidebar filters, the
+    headache-type filter is changed to a type no page chose before and the page rerun; the
+    filter is then cleared (untimed) before the next page.
     """
-    import streamlit as st
-    from sqlalchemy import text
-    from streamlit.testing.v1 import AppTest
-
-    from practice import auth, db
-    from practice.auth import SignedInUser
-
-    engine = db.create_engine_for(url)
-    with engine.begin() as conn:
-        if auth.load_user(conn, BENCH_USER) is None:
-            auth.add_user(conn, BENCH_USER, "owner", "bench-password-1")
-        first_client = conn.execute(text("SELECT MIN(client_code) FROM clients")).scalar_one()
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=1800)
-    at.session_state["user"] = SignedInUser(BENCH_USER, "owner")
+    at, first_client = open_dashboard(url)
     started = time.perf_counter()
     at.run()
     cold = time.perf_counter() - started
     _check_drawn(at, "app.py")
     pages = []
-    for page in PAGES:
-        if page != "app.py":
-            at.switch_page(page)
-        if page == "pages/1_Client_Progress.py":
-            at.query_params["client"] = first_client  # a client's page, not the empty picker
-        started = time.perf_counter()
-        at.run()
-        first = time.perf_counter() - started
-        _check_drawn(at, page)
+    headache_types = filter_values()
+    for page, title, analytic in dashboard_pages():
+        first = cold
+        if page != OVERVIEW:
+            first = visit(at, page, first_client)
         times = []
         for _ in range(reruns):
             started = time.perf_counter()
             at.run()
             times.append(time.perf_counter() - started)
-        pages.append(
-            {
-                "page": page,
-                "first_seconds": cold if page == "app.py" else first,
-                "rerun_seconds": statistics.median(times) if times else float("nan"),
-                "payload_kb": payload_bytes(at) / 1024,
-            }
-        )
+        _check_drawn(at, page)
+        figures = {
+            "page": page,
+            "title": title,
+            "first_seconds": first,
+            "first_is_cold": page == OVERVIEW,
+            "rerun_seconds": statistics.median(times) if times else float("nan"),
+            "payload_kb": payload_bytes(at) / 1024,
+        }
+        if analytic:
+            figures["filter_seconds"] = change_filter(at, page, [next(headache_types)])
+            figures["filtered_payload_kb"] = payload_bytes(at) / 1024
+            change_filter(at, page, [])
+        pages.append(figures)
     return {"cold_seconds": cold, "pages": pages, "peak_mb": memory_mb()}
 
 
+OVERVIEW = "pages/0_Overview.py"
+CLIENT_PROGRESS = "pages/1_Client_Progress.py"
+HEADACHE_TYPE_FILTER = "widget.headache_types"
+
+
+def dashboard_pages() -> list[tuple[str, str, bool]]:
+    """(file, title, has sidebar filters) of every page app.py routes to, in menu order."""
+    from practice import ui
+
+    return [(f"pages/{name}", spec.title, spec.filters) for name, spec in ui.PAGES.items()]
+
+
+def open_dashboard(url: str) -> tuple[Any, str]:
+    """app.py under AppTest, signed in as the benchmark's owner, on empty caches."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from practice.auth import SignedInUser
+
+    first_client = ensure_bench_user(url)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=1800)
+    at.session_state["user"] = SignedInUser(BENCH_USER, "owner")
+    return at, first_client
+
+
+def ensure_bench_user(url: str) -> str:
+    """Create the benchmark's owner at `url` if missing; the first client's code."""
+    from sqlalchemy import text
+
+    from practice import auth, db
+
+    engine = db.create_engine_for(url)
+    with engine.begin() as conn:
+        if auth.load_user(conn, BENCH_USER) is None:
+            auth.add_user(conn, BENCH_USER, "owner", BENCH_PASSWORD)
+        first_client = conn.execute(text("SELECT MIN(client_code) FROM clients")).scalar_one()
+    engine.dispose()
+    return str(first_client)
+
+
+def visit(at: Any, page: str, first_client: str) -> float:
+    """Seconds of switching to `page` (Client progress: a deep link to the first client)."""
+    at.switch_page(page)
+    if page == CLIENT_PROGRESS:
+        at.query_params["client"] = first_client  # a client's page, not the empty picker
+    started = time.perf_counter()
+    at.run()
+    seconds = time.perf_counter() - started
+    _check_drawn(at, page)
+    return seconds
+
+
+def change_filter(at: Any, page: str, value: list[str]) -> float:
+    """Seconds of the rerun after setting the sidebar's headache-type filter to `value`."""
+    widget = at.multiselect(key=HEADACHE_TYPE_FILTER).set_value(value)
+    started = time.perf_counter()
+    widget.run()
+    seconds = time.perf_counter() - started
+    _check_drawn(at, page)
+    return seconds
+
+
+def filter_values() -> Iterator[str]:
+    """Headache types in turn, so that no page reuses another page's cached filter."""
+    from practice.vocabulary import HEADACHE_TYPES
+
+    return itertools.cycle(HEADACHE_TYPES)
+
+
 def payload_bytes(at: Any) -> int:
-    """Bytes of table and chart data the page sends to the browser (Arrow payloads)."""
-    total = 0
-    for element in at.get("vega_lite_chart"):
-        total += sum(len(d.data.data) for d in element.proto.datasets)
-        total += len(element.proto.data.data)
-    for element in at.dataframe:
-        total += len(element.proto.arrow_data.data)
-    for element in at.get("selectbox"):
-        total += sum(len(o) for o in element.proto.options)
-    for element in at.get("multiselect"):
-        total += sum(len(o) for o in element.proto.options)
+    """Bytes of every element the page's last run sent to the browser (their protobufs)."""
+    return _tree_bytes(at._tree)
+
+
+def _tree_bytes(node: Any) -> int:
+    proto: Any = getattr(node, "proto", None)
+    total = proto.ByteSize() if hasattr(proto, "ByteSize") else 0
+    for child in getattr(node, "children", {}).values():
+        total += _tree_bytes(child)
     return total
 
 
@@ -232,11 +286,27 @@ def _timed(function: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
+def stage_profile(**arguments: Any) -> dict[str, Any]:
+    """A missed target's stage again, under a profiler (bench/profiles.py)."""
+    from bench import profiles
+
+    return profiles.profile(**arguments)
+
+
+def stage_browser(url: str) -> dict[str, Any]:
+    """Every page in headless Chromium against `streamlit run app.py` (bench/browser.py)."""
+    from bench import browser
+
+    return browser.measure_pages(url)
+
+
 STAGES: dict[str, Callable[..., dict[str, Any]]] = {
     "import": stage_import,
     "import_floor": stage_import_floor,
     "analysis": stage_analysis,
     "dashboard": stage_dashboard,
+    "browser": stage_browser,
+    "profile": stage_profile,
 }
 
 

@@ -1,0 +1,291 @@
+"""Why a target was missed: the missed stage run again under cProfile (or tracemalloc).
+
+`python -m bench` runs `profile(kind, ...)` in a fresh child after the measured run, only for
+the targets it missed, so profiling never slows a measured figure. Each profile is a dict
+`{"title", "intro", "tables": [{"caption", "header", "rows"}]}` that `bench.report` prints.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import pstats
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bench import stages
+
+ROOT = stages.ROOT
+HOTSPOTS = 12  # rows of each hotspot table
+OWN_CODE = ("practice/", "pages/", "app.py", "bench/")
+
+Profile = dict[str, Any]
+
+
+def profile(
+    kind: str, url: str, csv: str | None = None, page: str | None = None, title: str = ""
+) -> Profile:
+    """Run the stage behind a missed target of `kind` under a profiler; its hotspots."""
+    if kind in PAGE_ACTIONS:
+        return _profile_page(kind, url, page or stages.OVERVIEW, title)
+    if kind == "payload":
+        return _payload_profile(url, page or stages.OVERVIEW, title)
+    if kind == "dashboard_memory":
+        return _dashboard_memory(url, title)
+    if kind == "import":
+        assert csv is not None
+        return _import_profile(csv, url, title)
+    if kind == "import_memory":
+        assert csv is not None
+        return _import_memory(csv, url, title)
+    if kind == "analysis":
+        return _analysis_profile(url, title)
+    raise ValueError(f"no profile for {kind!r}")
+
+
+# --- the dashboard -----------------------------------------------------------------------------
+PAGE_ACTIONS = {
+    "cold": "the Overview's cold start",
+    "first": "the first visit",
+    "rerun": "a rerun",
+    "filter": "a sidebar filter change",
+}
+
+
+class _ScriptProfiler:
+    """cProfile of AppTest's script thread (cProfile sees only the thread that enables it)."""
+
+    def __init__(self) -> None:
+        self.profiler: cProfile.Profile | None = None
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        from streamlit.testing.v1.local_script_runner import LocalScriptRunner
+
+        original = LocalScriptRunner._run_script_thread
+        outer = self
+
+        def profiled(runner: Any) -> None:
+            if outer.profiler is None:
+                original(runner)
+                return
+            outer.profiler.enable()
+            try:
+                original(runner)
+            finally:
+                outer.profiler.disable()
+
+        LocalScriptRunner._run_script_thread = profiled  # type: ignore[method-assign,assignment]
+        try:
+            yield
+        finally:
+            LocalScriptRunner._run_script_thread = original  # type: ignore[method-assign]
+
+    @contextmanager
+    def measuring(self) -> Iterator[cProfile.Profile]:
+        self.profiler = cProfile.Profile()
+        try:
+            yield self.profiler
+        finally:
+            self.profiler = None
+
+
+def _profile_page(action: str, url: str, page: str, title: str) -> Profile:
+    """The dashboard up to `page`, then `action` on it under cProfile."""
+    script = _ScriptProfiler()
+    at, first_client = stages.open_dashboard(url)
+    with script.installed():
+        if action == "cold":
+            with script.measuring() as profiler:
+                seconds = _timed_run(at.run)
+            return _hotspots(profiler, title, f"{PAGE_ACTIONS[action]} took {seconds:.2f} s")
+        at.run()
+        if page != stages.OVERVIEW:
+            if action == "first":
+                with script.measuring() as profiler:
+                    seconds = _timed_run(lambda: stages.visit(at, page, first_client))
+                return _hotspots(profiler, title, f"the first visit took {seconds:.2f} s")
+            stages.visit(at, page, first_client)
+        with script.measuring() as profiler:
+            if action == "filter":
+                seconds = stages.change_filter(at, page, [next(stages.filter_values())])
+            else:
+                seconds = _timed_run(at.run)
+    return _hotspots(profiler, title, f"{PAGE_ACTIONS[action]} took {seconds:.2f} s")
+
+
+def _payload_profile(url: str, page: str, title: str) -> Profile:
+    """The page's largest elements, by the bytes each sends to the browser."""
+    at, first_client = stages.open_dashboard(url)
+    at.run()
+    if page != stages.OVERVIEW:
+        stages.visit(at, page, first_client)
+    elements = sorted(_elements(at._tree), key=lambda e: -e[2])[:HOTSPOTS]
+    rows = [[kind, name, size / 1024] for kind, name, size in elements]
+    return {
+        "title": title,
+        "intro": f"The page sends {stages.payload_bytes(at) / 1024:,.0f} KB; its largest elements:",
+        "tables": [{"caption": "", "header": ["element", "key or label", "KB"], "rows": rows}],
+    }
+
+
+def _elements(node: Any) -> Iterator[tuple[str, str, int]]:
+    children = getattr(node, "children", {})
+    proto: Any = getattr(node, "proto", None)
+    if not children and hasattr(proto, "ByteSize"):
+        name = getattr(node, "key", None) or getattr(node, "label", None) or ""
+        yield str(getattr(node, "type", type(node).__name__)), str(name)[:60], proto.ByteSize()
+    for child in children.values():
+        yield from _elements(child)
+
+
+def _dashboard_memory(url: str, title: str) -> Profile:
+    """Every page visited once under tracemalloc: what the process still holds, by line."""
+    tracemalloc.start()
+    at, first_client = stages.open_dashboard(url)
+    at.run()
+    for page, _, _ in stages.dashboard_pages():
+        if page != stages.OVERVIEW:
+            stages.visit(at, page, first_client)
+    snapshot = tracemalloc.take_snapshot()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return _allocations(
+        snapshot,
+        title,
+        f"Every page visited once: Python allocations peaked at {peak / 2**20:,.0f} MB "
+        "(tracemalloc; Arrow buffers are not traced). Held after the last page, by line:",
+    )
+
+
+# --- the import and the analysis ---------------------------------------------------------------
+def _import_profile(csv: str, url: str, title: str) -> Profile:
+    from practice import db
+    from practice.importing import prepare_batch, write_batch
+
+    stages.reset_database(url)
+    engine = db.create_engine_for(url)
+    path = Path(csv)
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    with _enabled(profiler):
+        write_batch(engine, prepare_batch([(path.name, path.read_bytes())]), source="bench")
+    seconds = time.perf_counter() - started
+    return _hotspots(profiler, title, f"the import took {seconds:.2f} s under cProfile")
+
+
+def _import_memory(csv: str, url: str, title: str) -> Profile:
+    from practice.importing import prepare_batch
+
+    path = Path(csv)
+    tracemalloc.start()
+    batch = prepare_batch([(path.name, path.read_bytes())])
+    snapshot = tracemalloc.take_snapshot()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del batch
+    return _allocations(
+        snapshot,
+        title,
+        f"Reading and checking the file: Python allocations peaked at {peak / 2**20:,.0f} MB "
+        "(tracemalloc). Held by the prepared batch before the write, by line:",
+    )
+
+
+def _analysis_profile(url: str, title: str) -> Profile:
+    from practice import analysis, db, queries
+
+    engine = db.create_engine_for(url)
+    with engine.connect() as conn:
+        clients, sessions = queries.fetch_clients(conn), queries.fetch_sessions(conn)
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    with _enabled(profiler):
+        outcomes = analysis.compute_client_outcomes(clients, sessions)
+        for by in ("primary_technique", "therapist", "headache_type"):
+            analysis.compare_groups(outcomes, by=by, measure="hd28")
+    seconds = time.perf_counter() - started
+    return _hotspots(profiler, title, f"outcomes + comparisons took {seconds:.2f} s under cProfile")
+
+
+# --- formatting --------------------------------------------------------------------------------
+@contextmanager
+def _enabled(profiler: cProfile.Profile) -> Iterator[None]:
+    profiler.enable()
+    try:
+        yield
+    finally:
+        profiler.disable()
+
+
+def _timed_run(function: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    function()
+    return time.perf_counter() - started
+
+
+def _hotspots(profiler: cProfile.Profile, title: str, intro: str) -> Profile:
+    """The functions with the most own time, and Headway's own with the most cumulative time."""
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    entries = [
+        (_where(file, line, name), calls, own, total)
+        for (file, line, name), (_, calls, own, total, _) in stats.items()
+    ]
+    own_rows = [
+        [where, calls, own, total] for where, calls, own, total in sorted(entries, key=_by_own)
+    ][:HOTSPOTS]
+    headway = [e for e in entries if e[0].startswith(OWN_CODE)]
+    cumulative_rows = [
+        [where, calls, own, total] for where, calls, own, total in sorted(headway, key=_by_total)
+    ][:HOTSPOTS]
+    header = ["function (file:line)", "calls", "own (s)", "cumulative (s)"]
+    return {
+        "title": title,
+        "intro": f"{intro[0].upper()}{intro[1:]} (cProfile; profiled times run slower).",
+        "tables": [
+            {"caption": "Most own time:", "header": header, "rows": own_rows},
+            {
+                "caption": "Headway's functions by cumulative time:",
+                "header": header,
+                "rows": cumulative_rows,
+            },
+        ],
+    }
+
+
+def _by_own(entry: tuple[str, int, float, float]) -> float:
+    return -entry[2]
+
+
+def _by_total(entry: tuple[str, int, float, float]) -> float:
+    return -entry[3]
+
+
+def _allocations(snapshot: tracemalloc.Snapshot, title: str, intro: str) -> Profile:
+    rows = [
+        [_where(frame.filename, frame.lineno, ""), stat.count, stat.size / 2**20]
+        for stat in snapshot.statistics("lineno")[:HOTSPOTS]
+        for frame in stat.traceback[:1]
+    ]
+    return {
+        "title": title,
+        "intro": intro,
+        "tables": [{"caption": "", "header": ["file:line", "blocks", "MB"], "rows": rows}],
+    }
+
+
+def _where(file: str, line: int, name: str) -> str:
+    """A short, readable location: relative to the repository or to site-packages."""
+    path = file
+    root = f"{ROOT}/"
+    if path.startswith(root):
+        path = path[len(root) :]
+    elif "site-packages/" in path:
+        path = path.split("site-packages/", 1)[1]
+    elif path.startswith("/") and "/lib/python" in path:
+        path = path.split("/lib/python", 1)[1].split("/", 1)[-1]
+    located = f"{path}:{line}" if line else path
+    return f"{located} ({name})" if name else located
