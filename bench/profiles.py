@@ -13,6 +13,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,23 +27,30 @@ Profile = dict[str, Any]
 
 
 def profile(
-    kind: str, url: str, csv: str | None = None, page: str | None = None, title: str = ""
-) -> Profile:
-    """Run the stage behind a missed target of `kind` under a profiler; its hotspots."""
-    if kind in PAGE_ACTIONS:
-        return _profile_page(kind, url, page or stages.OVERVIEW, title)
-    if kind == "payload":
-        return _payload_profile(url, page or stages.OVERVIEW, title)
+    kind: str,
+    url: str,
+    csv: str | None = None,
+    requests: list[dict[str, str]] | None = None,
+    title: str = "",
+) -> dict[str, list[Profile]]:
+    """Run the stage behind missed targets under a profiler: `{"profiles": [...]}`.
+
+    `kind` "dashboard" walks the pages once, as the measured run did, and profiles each of
+    `requests` ({"action": cold/first/rerun/filter/payload, "page": file, "title": heading})
+    on its way; every other kind profiles one stage, under `title`.
+    """
+    if kind == "dashboard":
+        return {"profiles": _profile_dashboard(url, requests or [])}
     if kind == "dashboard_memory":
-        return _dashboard_memory(url, title)
-    if kind == "import":
-        assert csv is not None
-        return _import_profile(csv, url, title)
-    if kind == "import_memory":
-        assert csv is not None
-        return _import_memory(csv, url, title)
+        return {"profiles": [_dashboard_memory(url, title)]}
     if kind == "analysis":
-        return _analysis_profile(url, title)
+        return {"profiles": [_analysis_profile(url, title)]}
+    if csv is None:
+        raise ValueError(f"the {kind!r} profile needs the CSV file")
+    if kind == "import":
+        return {"profiles": [_import_profile(csv, url, title)]}
+    if kind == "import_memory":
+        return {"profiles": [_import_memory(csv, url, title)]}
     raise ValueError(f"no profile for {kind!r}")
 
 
@@ -51,7 +59,7 @@ PAGE_ACTIONS = {
     "cold": "the Overview's cold start",
     "first": "the first visit",
     "rerun": "a rerun",
-    "filter": "a sidebar filter change",
+    "filter": "the sidebar filter change",
 }
 
 
@@ -93,36 +101,40 @@ class _ScriptProfiler:
             self.profiler = None
 
 
-def _profile_page(action: str, url: str, page: str, title: str) -> Profile:
-    """The dashboard up to `page`, then `action` on it under cProfile."""
+def _profile_dashboard(url: str, requests: list[dict[str, str]]) -> list[Profile]:
+    """The measured run's walk over the pages, once, profiling the requested steps."""
+    wanted = {(r["action"], r["page"]): r["title"] for r in requests}
     script = _ScriptProfiler()
     at, first_client = stages.open_dashboard(url)
-    with script.installed():
-        if action == "cold":
-            with script.measuring() as profiler:
-                seconds = _timed_run(at.run)
-            return _hotspots(profiler, title, f"{PAGE_ACTIONS[action]} took {seconds:.2f} s")
-        at.run()
-        if page != stages.OVERVIEW:
-            if action == "first":
-                with script.measuring() as profiler:
-                    seconds = _timed_run(lambda: stages.visit(at, page, first_client))
-                return _hotspots(profiler, title, f"the first visit took {seconds:.2f} s")
-            stages.visit(at, page, first_client)
+    profiles: list[Profile] = []
+
+    def step(action: str, page: str, run: Callable[[], Any]) -> None:
+        if (action, page) not in wanted:
+            run()
+            return
         with script.measuring() as profiler:
-            if action == "filter":
-                seconds = stages.change_filter(at, page, [next(stages.filter_values())])
-            else:
-                seconds = _timed_run(at.run)
-    return _hotspots(profiler, title, f"{PAGE_ACTIONS[action]} took {seconds:.2f} s")
+            seconds = _timed_run(run)
+        intro = f"{PAGE_ACTIONS[action]} took {seconds:.2f} s"
+        profiles.append(_hotspots(profiler, wanted[(action, page)], intro))
+
+    headache_types = stages.filter_values()
+    with script.installed():
+        step("cold", stages.OVERVIEW, at.run)
+        for page, _, analytic in stages.dashboard_pages():
+            if page != stages.OVERVIEW:
+                step("first", page, partial(stages.visit, at, page, first_client))
+            if ("payload", page) in wanted:
+                profiles.append(_payload_profile(at, wanted[("payload", page)]))
+            step("rerun", page, at.run)
+            if analytic:
+                value = [next(headache_types)]
+                step("filter", page, partial(stages.change_filter, at, page, value))
+                stages.change_filter(at, page, [])
+    return profiles
 
 
-def _payload_profile(url: str, page: str, title: str) -> Profile:
+def _payload_profile(at: Any, title: str) -> Profile:
     """The page's largest elements, by the bytes each sends to the browser."""
-    at, first_client = stages.open_dashboard(url)
-    at.run()
-    if page != stages.OVERVIEW:
-        stages.visit(at, page, first_client)
     elements = sorted(_elements(at._tree), key=lambda e: -e[2])[:HOTSPOTS]
     rows = [[kind, name, size / 1024] for kind, name, size in elements]
     return {
@@ -281,10 +293,10 @@ def _where(file: str, line: int, name: str) -> str:
     """A short, readable location: relative to the repository or to site-packages."""
     path = file
     root = f"{ROOT}/"
-    if path.startswith(root):
-        path = path[len(root) :]
-    elif "site-packages/" in path:
+    if "site-packages/" in path:
         path = path.split("site-packages/", 1)[1]
+    elif path.startswith(root):
+        path = path[len(root) :]
     elif path.startswith("/") and "/lib/python" in path:
         path = path.split("/lib/python", 1)[1].split("/", 1)[-1]
     located = f"{path}:{line}" if line else path

@@ -185,27 +185,36 @@ def measure_all(
 def profile_misses(
     result: dict[str, Any], csv: Path, url: str, args: argparse.Namespace, *, dashboard: bool
 ) -> list[dict[str, Any]]:
-    """A profile of each target `result` misses (the dashboard's only when `dashboard`)."""
+    """Profiles of the targets `result` misses (the dashboard's only when `dashboard`).
+
+    The missed page targets share one walk over the pages in one child; each other missed
+    target gets a child of its own.
+    """
     run_stage = run_in_process if args.in_process else run_in_child
     pages = {p["title"]: p["page"] for p in result["dashboard"]["pages"]}
-    profiles = []
+    requests, singles = [], []
     for verdict in targets.judge([result]):
         kind = verdict.target.profile
         if verdict.met or (not dashboard and kind not in PER_DATABASE_PROFILES):
             continue
-        title = f"{verdict.line().rsplit(', ', 1)[0]}"
+        title = verdict.line().rsplit(", ", 1)[0]
         print(f"profiling: {title}", flush=True)
-        arguments: dict[str, Any] = {"kind": kind, "url": url, "title": title}
-        if kind in ("import", "import_memory"):
-            arguments["csv"] = str(csv)
-        if verdict.worst in pages:
-            arguments["page"] = pages[verdict.worst]
-        profiles.append(run_stage("profile", **arguments))
+        if kind in PAGE_PROFILES:
+            page = pages.get(verdict.worst, "pages/0_Overview.py")
+            requests.append({"action": kind, "page": page, "title": title})
+        else:
+            singles.append({"kind": kind, "url": url, "csv": str(csv), "title": title})
+    profiles = []
+    if requests:
+        profiles += run_stage("profile", kind="dashboard", url=url, requests=requests)["profiles"]
+    for arguments in singles:
+        profiles += run_stage("profile", **arguments)["profiles"]
     return profiles
 
 
 # The dashboard behaves alike on both databases: its targets are profiled on the first only.
 PER_DATABASE_PROFILES = ("import", "import_memory", "analysis")
+PAGE_PROFILES = ("cold", "first", "rerun", "filter", "payload")
 
 
 def generate(workdir: Path, sizes: list[str]) -> dict[str, Path]:
