@@ -231,6 +231,37 @@ def test_the_report_says_met_or_missed_for_every_target() -> None:
     assert copy.deepcopy(result) == result  # judging changes nothing
 
 
+@pytest.mark.parametrize("first_database", [True, False])
+def test_missed_targets_are_profiled_page_targets_in_one_walk(
+    monkeypatch: pytest.MonkeyPatch, first_database: bool
+) -> None:
+    result = made_up()
+    page_of(result, "Techniques")["rerun_seconds"] = 0.5
+    page_of(result, "Therapists")["payload_kb"] = 400.0
+    result["import"]["seconds"] = 5.0
+    calls: list[dict[str, Any]] = []
+
+    def fake_stage(stage: str, **arguments: Any) -> dict[str, Any]:
+        calls.append({"stage": stage, **arguments})
+        return {"profiles": [{"title": arguments.get("kind")}]}
+
+    monkeypatch.setattr(run, "run_in_process", fake_stage)
+    args = run.build_parser().parse_args(["--in-process"])
+    profiles = run.profile_misses(
+        result, Path("x.csv"), "sqlite:///x", args, dashboard=first_database
+    )
+    walks = [c for c in calls if c["kind"] == "dashboard"]
+    if first_database:
+        assert [(r["action"], r["page"]) for r in walks[0]["requests"]] == [
+            ("rerun", "pages/2_Techniques.py"),
+            ("payload", "pages/3_Therapists.py"),
+        ]
+    else:  # the dashboard behaves alike on both databases: profiled on the first only
+        assert walks == []
+    assert [c["kind"] for c in calls if c["kind"] != "dashboard"] == ["import"]
+    assert len(profiles) == len(calls)
+
+
 # --- the smoke run -----------------------------------------------------------------------------
 def tables_of(text: str) -> dict[str, list[list[str]]]:
     """Each `### Title` section's Markdown table as rows of cells, the header row first."""
