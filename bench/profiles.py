@@ -148,10 +148,23 @@ def _elements(node: Any) -> Iterator[tuple[str, str, int]]:
     children = getattr(node, "children", {})
     proto: Any = getattr(node, "proto", None)
     if not children and hasattr(proto, "ByteSize"):
-        name = getattr(node, "key", None) or getattr(node, "label", None) or ""
-        yield str(getattr(node, "type", type(node).__name__)), str(name)[:60], proto.ByteSize()
+        name = getattr(node, "key", None) or getattr(node, "label", None) or _table_shape(node)
+        yield str(getattr(node, "type", type(node).__name__)), str(name)[:80], proto.ByteSize()
     for child in children.values():
         yield from _elements(child)
+
+
+def _table_shape(node: Any) -> str:
+    """A table's rows and first columns, e.g. '8,000 rows: client, sessions, ...'."""
+    if getattr(node, "type", "") not in ("arrow_data_frame", "dataframe", "table"):
+        return ""
+    try:
+        frame = node.value
+    except Exception:  # a label only; the size is what matters
+        return ""
+    columns = ", ".join(str(c) for c in list(frame.columns)[:4])
+    more = ", ..." if len(frame.columns) > 4 else ""
+    return f"{len(frame):,} rows: {columns}{more}"
 
 
 def _dashboard_memory(url: str, title: str) -> Profile:

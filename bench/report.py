@@ -35,6 +35,7 @@ def machine(postgres_version: str | None) -> str:
     ]
     if postgres_version:
         parts.append(f"PostgreSQL {postgres_version}")
+    parts.append(f"load average {os.getloadavg()[1]:.1f} over the run's last 5 minutes")
     return "; ".join(parts)
 
 
