@@ -491,7 +491,9 @@ def data_version() -> tuple[int, int]:
     """
     with get_engine().connect() as conn:
         # Sessions recorded, corrected or deleted in the app change the data too.
-        return queries.fetch_data_version(conn, recorded_events=recording.AUDIT_EVENTS)
+        version = queries.fetch_data_version(conn, recorded_events=recording.AUDIT_EVENTS)
+    _forget_older_versions(version)
+    return version
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -501,16 +503,83 @@ def load_counts(version: tuple[int, int]) -> queries.PracticeCounts:
         return queries.fetch_counts(conn)
 
 
-@st.cache_data(show_spinner="Loading sessions…", max_entries=2)
-def _load_frames(version: tuple[int, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+# The practice's frames and outcomes are cached as resources: one object shared by every session
+# and rerun. st.cache_data would unpickle a fresh copy on every call (0.1-0.3 s each at 1,000,000
+# sessions, several per rerun) and keep the pickle as well (twice the memory). Callers get
+# `_shared` copies instead: shallow, so no data is copied, and under pandas' copy-on-write any
+# change a caller makes (a new column, an assignment, an in-place sort) stays in its copy.
+# Entries of an older data version are dropped when a newer one is first seen (`data_version`),
+# so a process holds one version's frames, not one per import.
+
+
+@st.cache_resource(show_spinner="Loading sessions…", max_entries=2)
+def _cached_frames(version: tuple[int, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
     with get_engine().connect() as conn:
         return queries.fetch_clients(conn), queries.fetch_sessions(conn)
 
 
-@st.cache_data(show_spinner=False, max_entries=2)
-def _load_diary(version: tuple[int, int]) -> pd.DataFrame:
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _cached_diary(version: tuple[int, int]) -> pd.DataFrame:
     with get_engine().connect() as conn:
         return queries.fetch_diary_days(conn)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _cached_scoped_frames(
+    version: tuple[int, int], user: auth.SignedInUser | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return access.scope_frames(*_load_frames(version), user)
+
+
+@st.cache_resource(show_spinner="Computing outcomes…", max_entries=2)
+def _cached_practice_outcomes(
+    version: tuple[int, int],
+) -> tuple[pd.DataFrame, analysis.ReferenceValues]:
+    return analysis.compute_outcomes_and_reference(
+        *_load_frames(version), diary=_load_diary(version)
+    )
+
+
+@st.cache_resource(show_spinner="Computing outcomes…", max_entries=8)
+def _cached_outcomes(
+    version: tuple[int, int], user: auth.SignedInUser | None, at: str
+) -> pd.DataFrame:
+    outcomes, reference = _practice_outcomes(version)
+    if not at and (user is None or user.role == "owner"):
+        return outcomes
+    # A narrower view is judged against the whole practice: the same client gets the same
+    # labels and alerts for every user allowed to see them (docs/metrics.md).
+    # The diary of every client: only the series in the scoped frames take their days.
+    return analysis.compute_client_outcomes(
+        *_scoped_frames(version, user),
+        reference=reference,
+        diary=_load_diary(version),
+        at=at or None,
+    )
+
+
+_FRAME_CACHES = (
+    _cached_frames,
+    _cached_diary,
+    _cached_scoped_frames,
+    _cached_practice_outcomes,
+    _cached_outcomes,
+)
+
+
+def _shared(frame: pd.DataFrame) -> pd.DataFrame:
+    """A cached frame as a caller may use it: a shallow copy (copy-on-write keeps the cached
+    frame as it is whatever the caller does to its copy)."""
+    return frame.copy(deep=False)
+
+
+def _load_frames(version: tuple[int, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    clients, sessions = _cached_frames(version)
+    return _shared(clients), _shared(sessions)
+
+
+def _load_diary(version: tuple[int, int]) -> pd.DataFrame:
+    return _shared(_cached_diary(version))
 
 
 def load_diary() -> pd.DataFrame:
@@ -519,50 +588,47 @@ def load_diary() -> pd.DataFrame:
     return diary[diary["client_id"].isin(load_clients()["client_id"])].reset_index(drop=True)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
 def _scoped_frames(
     version: tuple[int, int], user: auth.SignedInUser | None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    clients, sessions = _load_frames(version)
-    return access.scope_frames(clients, sessions, user)
+    clients, sessions = _cached_scoped_frames(version, user)
+    return _shared(clients), _shared(sessions)
 
 
-@st.cache_data(show_spinner="Computing outcomes…", max_entries=2)
 def _practice_outcomes(
     version: tuple[int, int],
 ) -> tuple[pd.DataFrame, analysis.ReferenceValues]:
     """Every client's outcomes and the practice-wide reference values, once per data version."""
-    return analysis.compute_outcomes_and_reference(
-        *_load_frames(version), diary=_load_diary(version)
-    )
+    outcomes, reference = _cached_practice_outcomes(version)
+    return _shared(outcomes), reference
 
 
-@st.cache_data(show_spinner="Computing outcomes…", max_entries=8)
 def _load_outcomes(version: tuple[int, int], user: auth.SignedInUser | None) -> pd.DataFrame:
-    outcomes, reference = _practice_outcomes(version)
-    if user is None or user.role == "owner":
-        return outcomes
-    # A narrower view is judged against the whole practice: the same client gets the same
-    # labels and alerts for every user allowed to see them (docs/metrics.md).
-    scoped = _scoped_frames(version, user)
-    # The diary of every client: only the series in `scoped` take their days.
-    return analysis.compute_client_outcomes(
-        *scoped, reference=reference, diary=_load_diary(version)
-    )
+    return _shared(_cached_outcomes(version, user, ""))
 
 
-@st.cache_data(show_spinner="Computing outcomes at the time point…", max_entries=8)
 def _load_outcomes_at(
     version: tuple[int, int], user: auth.SignedInUser | None, at: str
 ) -> pd.DataFrame:
     """The user's outcomes with each measure at time point `at` ("3m"; "" is the last value),
     judged against the practice's reference values like `_load_outcomes`."""
-    if not at:
-        return _load_outcomes(version, user)
-    _, reference = _practice_outcomes(version)
-    return analysis.compute_client_outcomes(
-        *_scoped_frames(version, user), reference=reference, diary=_load_diary(version), at=at
-    )
+    return _shared(_cached_outcomes(version, user, at))
+
+
+def _forget_older_versions(version: tuple[int, int]) -> None:
+    """Drop the cached frames of every other data version once `version` is seen."""
+    global _seen_version
+    with _seen_lock:
+        if version == _seen_version:
+            return
+        if _seen_version is not None:
+            for cache in _FRAME_CACHES:
+                cache.clear()
+        _seen_version = version
+
+
+_seen_version: tuple[int, int] | None = None
+_seen_lock = threading.Lock()
 
 
 def visible_counts() -> queries.PracticeCounts:
@@ -716,6 +782,8 @@ def filtered_sessions(filters: Filters) -> pd.DataFrame:
 def clear_caches() -> None:
     """Forget cached frames (after an import or an undo in this process)."""
     st.cache_data.clear()
+    for cache in _FRAME_CACHES:
+        cache.clear()
 
 
 # --- sidebar filters ---------------------------------------------------------------------------
