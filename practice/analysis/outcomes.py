@@ -251,10 +251,22 @@ def _prepare_sessions(sessions: pd.DataFrame, gap_days: int | None) -> pd.DataFr
         frame["series_number"] = assign_series(frame, gap_days=gap_days)
     # A follow-up visit outside every series' window belongs to no series: not analysed.
     frame = frame.loc[frame["series_number"] != NO_SERIES]
-    frame = frame.sort_values(
-        ["client_id", "series_number", "session_date", "session_id"], kind="stable"
+    # Sorted by client, series, date and session id (a stable lexsort on the client's rank:
+    # the order sort_values gives, without comparing strings); `sk` numbers the series.
+    client = pd.factorize(frame["client_id"], sort=True)[0]
+    series = frame["series_number"].to_numpy()
+    order = np.lexsort(
+        (
+            frame["session_id"].to_numpy(),
+            frame["session_date"].to_numpy("datetime64[ns]"),
+            series,
+            client,
+        )
     )
-    frame["sk"] = frame.groupby(["client_id", "series_number"], sort=True).ngroup()
+    frame = frame.take(order)
+    client, series = client[order], series[order]
+    starts = np.r_[True, (client[1:] != client[:-1]) | (series[1:] != series[:-1])]
+    frame["sk"] = np.cumsum(starts) - 1
     frame["attended"] = frame["status"].eq("attended").fillna(False).astype(bool)
     return frame
 
@@ -262,10 +274,12 @@ def _prepare_sessions(sessions: pd.DataFrame, gap_days: int | None) -> pd.DataFr
 def _attended_sessions(frame: pd.DataFrame) -> pd.DataFrame:
     """Attended sessions with `visit` (1, 2, ... in the series) and `day` (days since visit 1)."""
     attended = frame.loc[frame["attended"]].copy()
-    by_series = attended.groupby("sk")
-    attended["visit"] = by_series.cumcount() + 1
-    first = by_series["session_date"].transform("min")
-    attended["day"] = (attended["session_date"] - first).dt.days
+    # Rows are sorted by series and date: a series' first row is its visit 1.
+    sk = attended["sk"].to_numpy()
+    first = _first_per_group(sk, int(sk[-1]) + 1 if len(sk) else 0)[sk]
+    attended["visit"] = np.arange(len(sk)) - first + 1
+    dates = attended["session_date"]
+    attended["day"] = (dates - dates.iloc[first].to_numpy()).dt.days
     return attended
 
 
