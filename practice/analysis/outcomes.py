@@ -237,11 +237,15 @@ def _as_of(as_of: object, frame: pd.DataFrame) -> pd.Timestamp:
 def _prepare_sessions(sessions: pd.DataFrame, gap_days: int | None) -> pd.DataFrame:
     """A sorted copy with series numbers, a series key `sk` and an `attended` flag."""
     keep = [*REQUIRED_SESSION_COLUMNS, *OPTIONAL_SESSION_COLUMNS, *SCORE_COLUMNS]
-    frame = sessions[[c for c in keep if c in sessions.columns]].copy()
+    # A new frame (copy-on-write): assigning a column never writes into `sessions`.
+    frame = sessions[[c for c in keep if c in sessions.columns]]
     frame["client_id"] = frame["client_id"].astype(str)
     frame["session_date"] = pd.to_datetime(frame["session_date"])
     for column in SCORE_COLUMNS:
-        frame[column] = pd.to_numeric(frame[column], errors="coerce") if column in frame else np.nan
+        if column not in frame:
+            frame[column] = np.nan
+        elif not pd.api.types.is_float_dtype(frame[column]):  # floats are already numbers
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
     if "session_id" not in frame:
         frame["session_id"] = np.arange(len(frame))
     if "series_code" not in frame:
@@ -250,22 +254,23 @@ def _prepare_sessions(sessions: pd.DataFrame, gap_days: int | None) -> pd.DataFr
     if regroup or "series_number" not in frame:
         frame["series_number"] = assign_series(frame, gap_days=gap_days)
     # A follow-up visit outside every series' window belongs to no series: not analysed.
-    frame = frame.loc[frame["series_number"] != NO_SERIES]
+    kept = np.flatnonzero(frame["series_number"].to_numpy() != NO_SERIES)
     # Sorted by client, series, date and session id (a stable lexsort on the client's rank:
     # the order sort_values gives, without comparing strings); `sk` numbers the series.
-    client = pd.factorize(frame["client_id"], sort=True)[0]
-    series = frame["series_number"].to_numpy()
+    client = pd.factorize(frame["client_id"], sort=True)[0][kept]
+    series = frame["series_number"].to_numpy()[kept]
     order = np.lexsort(
         (
-            frame["session_id"].to_numpy(),
-            frame["session_date"].to_numpy("datetime64[ns]"),
+            frame["session_id"].to_numpy()[kept],
+            frame["session_date"].to_numpy("datetime64[ns]")[kept],
             series,
             client,
         )
     )
-    frame = frame.take(order)
+    frame = frame.take(kept[order])  # one copy: the rows kept, in order
     client, series = client[order], series[order]
-    starts = np.r_[True, (client[1:] != client[:-1]) | (series[1:] != series[:-1])]
+    starts = np.ones(len(client), dtype=bool)
+    starts[1:] = (client[1:] != client[:-1]) | (series[1:] != series[:-1])
     frame["sk"] = np.cumsum(starts) - 1
     frame["attended"] = frame["status"].eq("attended").fillna(False).astype(bool)
     return frame
@@ -273,7 +278,7 @@ def _prepare_sessions(sessions: pd.DataFrame, gap_days: int | None) -> pd.DataFr
 
 def _attended_sessions(frame: pd.DataFrame) -> pd.DataFrame:
     """Attended sessions with `visit` (1, 2, ... in the series) and `day` (days since visit 1)."""
-    attended = frame.loc[frame["attended"]].copy()
+    attended = frame.loc[frame["attended"]]  # a new frame (copy-on-write)
     # Rows are sorted by series and date: a series' first row is its visit 1.
     sk = attended["sk"].to_numpy()
     first = _first_per_group(sk, int(sk[-1]) + 1 if len(sk) else 0)[sk]
