@@ -652,17 +652,20 @@ def _change_label(
     Where reliable change cannot be computed and the change is not meaningful, the label is
     NOT_JUDGED, never "no clear change": nobody could check there was none.
     """
-    false = pd.Series(False, index=improvement.index)
-    reliable_ = reliable.fillna(False).astype(bool)
-    better_ = false if better is None else better.fillna(False).astype(bool)
-    worse_ = false if worse is None else worse.fillna(False).astype(bool)
-    up, down = reliable_ & (improvement > 0), reliable_ & (improvement < 0)
-    unknown = reliable.isna()
-    label = np.select(
+    false = np.zeros(len(improvement), dtype=bool)
+    reliable_ = reliable.fillna(False).to_numpy(bool)
+    better_ = false if better is None else better.fillna(False).to_numpy(bool)
+    worse_ = false if worse is None else worse.fillna(False).to_numpy(bool)
+    value = improvement.to_numpy(float)
+    up, down = reliable_ & (value > 0), reliable_ & (value < 0)
+    unknown = reliable.isna().to_numpy()
+    # The rule picks a label's position; the labels are Python strings taken once each.
+    which = np.select(
         [better_ & up, better_, up, worse_ & down, worse_, down, unknown],
-        [*CHANGE_LABELS, NOT_JUDGED],
-        default=NO_CLEAR_CHANGE,
+        range(len(CHANGE_LABELS) + 1),
+        default=len(CHANGE_LABELS) + 1,
     )
+    label = np.array([*CHANGE_LABELS, NOT_JUDGED, NO_CLEAR_CHANGE], dtype=object)[which]
     return pd.Series(label, index=improvement.index, dtype=object).where(improvement.notna())
 
 
