@@ -181,7 +181,12 @@ def label_groups(values: pd.Series) -> pd.Series:
 
 def default_reference(groups: pd.Series, client_ids: pd.Series) -> str | None:
     """The group with the most clients ("not recorded" only if alone); ties alphabetical."""
-    counts = client_ids.groupby(groups).nunique()
+    return largest_group(client_ids.groupby(groups).nunique())
+
+
+def largest_group(counts: pd.Series) -> str | None:
+    """The group (index of `counts`, clients per group) with the most clients ("not
+    recorded" only if alone); ties alphabetical."""
     if counts.empty:
         return None
     named = counts.drop(NOT_RECORDED, errors="ignore")

@@ -18,6 +18,7 @@ from practice.analysis._common import (
     empty_frame,
     group_column,
     label_groups,
+    largest_group,
     require_frame,
     require_measure,
     t_interval,
@@ -114,7 +115,8 @@ def compare_groups(
     if overlapping:
         table["is_reference"] = False
     else:
-        ref = resolve_reference(rows, reference, by)
+        # The default reference is the group with the most clients, counted just above.
+        ref = resolve_reference(rows, reference, by, table["n_clients"])
         adjusted = _ancova(rows, spec, ref, column)
         table = table.join(adjusted.set_index("group"))
         table = table.join(_unadjusted(table, ref))
@@ -194,10 +196,15 @@ def grouped_rows(frame: pd.DataFrame, by: str) -> pd.DataFrame:
     return frame.assign(group=label_groups(frame[column]))
 
 
-def resolve_reference(rows: pd.DataFrame, reference: str | None, by: str = "") -> str | None:
+def resolve_reference(
+    rows: pd.DataFrame, reference: str | None, by: str = "", clients: pd.Series | None = None
+) -> str | None:
     """The group key `reference` names (a key, a label or an importer spelling, see
-    `practice.analysis.labels.resolve_group`), else ValueError; default the largest group."""
+    `practice.analysis.labels.resolve_group`), else ValueError; default the largest group
+    (`clients`: the clients per group of `rows`, when already counted)."""
     if reference is None:
+        if clients is not None:
+            return largest_group(clients)
         return default_reference(rows["group"], rows["client_id"])
     groups = sorted(set(rows["group"]))
     key = resolve_group(reference, canonical_by(by) if by else "", groups)
@@ -224,10 +231,12 @@ def _describe(rows: pd.DataFrame, spec: Measure, flag: str | None) -> pd.DataFra
     index = pd.Index(names, name="group")
     k = len(index)
     clients = pd.factorize(rows["client_id"])[0]
-    pairs = np.unique(codes.astype(np.int64) * (clients.max(initial=0) + 1) + clients)
+    span = int(clients.max(initial=0)) + 1
+    known = clients >= 0  # a missing client id is no client, as nunique() counts
+    pairs = pd.unique(codes[known].astype(np.int64) * span + clients[known])  # each pair once
     table = pd.DataFrame(
         {
-            "n_clients": np.bincount(pairs // (clients.max(initial=0) + 1), minlength=k),
+            "n_clients": np.bincount(pairs // span, minlength=k),
             "n_series": np.bincount(codes, minlength=k),
         },
         index=index,
