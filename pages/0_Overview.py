@@ -120,7 +120,8 @@ st.caption(
 if alerts.empty:
     st.success("No client is off track right now.")
 else:
-    ui.show_client_table(
+    # A page of the table reruns the table only (a fragment), not the charts above.
+    st.fragment(ui.show_client_table)(
         alerts,
         [
             "client_id",

@@ -10,6 +10,7 @@ import streamlit as st
 from practice import analysis, comparisons, ui
 from practice.charts import groups as charts
 from practice.config import MIN_GROUP_N
+from practice.filters import Filters
 
 
 def funnel_chart(points: pd.DataFrame, **options: Any) -> alt.LayerChart:
@@ -118,50 +119,55 @@ st.dataframe(
 ui.download_table(summary, f"therapists-{measure}.csv", key="csv-therapists")
 
 st.subheader("A therapist's caseload")
-therapist = st.selectbox(
-    "Therapist",
-    sorted(outcomes["therapist"].dropna().astype(str).unique()),
-    key="therapist",
-)
-assert therapist is not None
-st.caption(
-    "Every treatment series this therapist gave most sessions of, newest first. Click a client "
-    "to open their progress. Labels: 'meaningful' = big enough to matter to the client; "
-    "'reliable' = bigger than the measurement noise of the questionnaire."
-)
-link = ui.client_link_column()
-caseload = ui.caseload_table(filters, therapist)
-ui.show_paged_table(
-    caseload,
-    key="caseload-page",
-    order="newest first",
-    prepare=ui.client_links,
-    hide_index=True,
-    column_config={"Client": link, "Last session": st.column_config.DateColumn()},
-)
-ui.download_table(caseload, "caseload.csv", key="csv-caseload")
 
-st.markdown("**Clients who may be off track**")
-st.caption(
-    "Current clients not 30 % better after several sessions, without scores, or reliably "
-    "worse. A prompt to review the plan with the client, not a verdict."
-)
-current_alerts = ui.off_track_alerts(filters)
-alerts = comparisons.caseload_alerts(current_alerts, therapist, links=False)
-if alerts.empty:
-    st.success("No current client of this therapist is flagged.")
-else:
+
+# Picking a therapist or a page of their caseload reruns this part only, not the funnel above.
+@st.fragment
+def show_caseload(filters: Filters, therapists: list[str]) -> None:
+    """The chosen therapist's caseload and off-track clients, 50 rows a page."""
+    therapist = st.selectbox("Therapist", therapists, key="therapist")
+    assert therapist is not None
+    st.caption(
+        "Every treatment series this therapist gave most sessions of, newest first. Click a client "
+        "to open their progress. Labels: 'meaningful' = big enough to matter to the client; "
+        "'reliable' = bigger than the measurement noise of the questionnaire."
+    )
+    link = ui.client_link_column()
+    caseload = ui.caseload_table(filters, therapist)
     ui.show_paged_table(
-        alerts,
-        key="alerts-page",
-        order="reliably worse first, then by id",
+        caseload,
+        key="caseload-page",
+        order="newest first",
         prepare=ui.client_links,
         hide_index=True,
-        row_height=ui.WRAPPED_ROW_HEIGHT,  # "Why" wraps instead of running off the edge
-        column_config={
-            "Client": link,
-            "Last session": st.column_config.DateColumn(),
-            "Why": st.column_config.TextColumn(width=420),
-        },
+        column_config={"Client": link, "Last session": st.column_config.DateColumn()},
     )
-    ui.download_table(alerts, "off-track.csv", key="csv-alerts")
+    ui.download_table(caseload, "caseload.csv", key="csv-caseload")
+
+    st.markdown("**Clients who may be off track**")
+    st.caption(
+        "Current clients not 30 % better after several sessions, without scores, or reliably "
+        "worse. A prompt to review the plan with the client, not a verdict."
+    )
+    current_alerts = ui.off_track_alerts(filters)
+    alerts = comparisons.caseload_alerts(current_alerts, therapist, links=False)
+    if alerts.empty:
+        st.success("No current client of this therapist is flagged.")
+    else:
+        ui.show_paged_table(
+            alerts,
+            key="alerts-page",
+            order="reliably worse first, then by id",
+            prepare=ui.client_links,
+            hide_index=True,
+            row_height=ui.WRAPPED_ROW_HEIGHT,  # "Why" wraps instead of running off the edge
+            column_config={
+                "Client": link,
+                "Last session": st.column_config.DateColumn(),
+                "Why": st.column_config.TextColumn(width=420),
+            },
+        )
+        ui.download_table(alerts, "off-track.csv", key="csv-alerts")
+
+
+show_caseload(filters, sorted(outcomes["therapist"].dropna().astype(str).unique()))
