@@ -119,15 +119,19 @@ def fetch_sessions(conn: Connection) -> pd.DataFrame:
     # A follow-up visit that belongs to no series has no series row: number 0 (NO_SERIES), the
     # value appended last, where position -1 points.
     series_number = np.append(numbers.to_numpy(dtype="int64"), NO_SERIES)[series_at]
-    frame = rows.drop(columns=list(_ID_COLUMNS)).assign(
-        client_id=_take(client_codes, client_at),
-        therapist=_take(names, therapist_at),
-        series_number=series_number,
-        techniques=rows["techniques"].fillna(""),
-    )
+    derived = {
+        "client_id": _take(client_codes, client_at),
+        "therapist": _take(names, therapist_at),
+        "series_number": series_number,
+        "techniques": rows.pop("techniques").fillna("").array,
+    }
     order = np.lexsort((therapist_at, rows["session_date"].to_numpy(dtype="int64"), client_at))
-    frame = frame.take(order).reset_index(drop=True)[list(SESSION_FRAME_COLUMNS)]
-    return _as_floats(frame, SESSION_NUMBER_COLUMNS)
+    # Column by column into one new frame: one copy of the sessions at a time, not three.
+    columns = {}
+    for name in SESSION_FRAME_COLUMNS:
+        source = derived.pop(name) if name in derived else rows.pop(name).array
+        columns[name] = source.take(order)
+    return _as_floats(pd.DataFrame(columns, copy=False), SESSION_NUMBER_COLUMNS)
 
 
 def _positions(
@@ -148,7 +152,7 @@ def _positions(
 
 def _take(values: pd.Series, at: np.ndarray) -> Any:
     """`values` at positions `at` (of objects when there are none, as read_sql gives them)."""
-    return values.array.take(at) if len(at) else _nothing(0)
+    return values.array.take(at) if len(at) else pd.array(_nothing(0))
 
 
 # The diary frame: one row per client and day, with the client's code.
@@ -188,8 +192,10 @@ def read_columns(conn: Connection, statement: Select[*tuple[Any, ...]]) -> pd.Da
                 chunks[i].append(_typed(block[:, i], kind))
     finally:
         result.close()
-    names = result.keys()
-    return pd.DataFrame({n: _joined(c, k) for n, c, k in zip(names, chunks, kinds, strict=True)})
+    columns = {}
+    for name, kind in zip(result.keys(), kinds, strict=True):
+        columns[name] = _joined(chunks.pop(0), kind)  # each column's chunks freed once joined
+    return pd.DataFrame(columns, copy=False)
 
 
 def _typed(values: np.ndarray, kind: Any) -> Any:
