@@ -29,13 +29,15 @@ else:
             "username": "User",
             "role": "Role",
             "therapist_name": "Therapist in the exports",
+            "locations": "Locations",
             "disabled": "Disabled",
             "created_at": st.column_config.DatetimeColumn("Created"),
         },
     )
 st.markdown(
     "`python -m practice users add NAME --role owner|therapist|front_desk "
-    "[--therapist NAME]` · `users passwd NAME` · `users disable NAME` · `users list`"
+    "[--therapist NAME] [--location NAME ...]` · `users passwd NAME` · "
+    "`users disable NAME` · `users list`"
 )
 
 st.subheader("Audit log")

@@ -20,7 +20,7 @@ import hashlib
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -30,7 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import ColumnElement, Connection, Row, delete, func, insert, select, update
 
 from practice import config
-from practice.models import AuditEvent, SignInFailure, User, WebSession
+from practice.models import AuditEvent, SignInFailure, User, UserLocation, WebSession
 
 # A password shorter than this is refused (NIST SP 800-63B, 5.1.1.2: at least 8 characters).
 MIN_PASSWORD_LENGTH = 8
@@ -46,6 +46,8 @@ class SignedInUser:
     username: str
     role: str
     therapist_name: str | None = None
+    # The locations the user is limited to (practice.access); empty: every location.
+    locations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,9 +93,13 @@ def add_user(
     password: str,
     *,
     therapist_name: str | None = None,
+    locations: Sequence[str] = (),
     actor: str | None = None,
 ) -> None:
-    """Create a user; a therapist must be linked to the therapist name used in the exports."""
+    """Create a user; a therapist must be linked to the therapist name used in the exports.
+
+    `locations`: limit the user to the clients seen at these locations (practice.access).
+    """
     username = username.strip()
     if not username:
         raise UserError("a user name is required")
@@ -105,7 +111,12 @@ def add_user(
         raise UserError("only a therapist user is linked to a therapist name")
     if _find(conn, username) is not None:
         raise UserError(f"a user named {username!r} already exists")
-    conn.execute(
+    places = sorted({name.strip() for name in locations})
+    if "" in places:
+        raise UserError("a location name is required after --location")
+    if role == "front_desk" and places:
+        raise UserError("front desk sees no clinical data: it is not limited to locations")
+    inserted = conn.execute(
         insert(User).values(
             username=username,
             role=role,
@@ -115,7 +126,11 @@ def add_user(
             created_at=_now(),
         )
     )
-    record_event(conn, "user_added", actor, f"{username} ({role})")
+    if places:
+        user_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]  # one row added
+        conn.execute(insert(UserLocation), [{"user_id": user_id, "location": p} for p in places])
+    limited = f", limited to {', '.join(places)}" if places else ""
+    record_event(conn, "user_added", actor, f"{username} ({role}{limited})")
 
 
 def set_password(
@@ -140,9 +155,10 @@ def disable_user(conn: Connection, username: str, *, actor: str | None = None) -
 
 
 def list_users(conn: Connection) -> pd.DataFrame:
-    """Every user without their password hash."""
+    """Every user without their password hash; `locations` "; "-joined ("" = every location)."""
     rows = conn.execute(
         select(
+            User.id,
             User.username,
             User.role,
             User.therapist_name,
@@ -150,10 +166,32 @@ def list_users(conn: Connection) -> pd.DataFrame:
             User.created_at,
         ).order_by(User.username)
     )
-    return pd.DataFrame(
+    users = pd.DataFrame(
         rows.all(),
-        columns=["username", "role", "therapist_name", "disabled", "created_at"],
+        columns=["id", "username", "role", "therapist_name", "disabled", "created_at"],
     )
+    places = _locations_of(conn, None)
+    joined = users["id"].map(lambda i: "; ".join(places.get(int(i), ())))
+    return users.assign(locations=joined.astype(object)).drop(columns="id")
+
+
+def _locations_of(conn: Connection, user_id: int | None) -> dict[int, tuple[str, ...]]:
+    """The locations each user (or only `user_id`) is limited to, sorted."""
+    statement = select(UserLocation.user_id, UserLocation.location).order_by(
+        UserLocation.user_id, UserLocation.location
+    )
+    if user_id is not None:
+        statement = statement.where(UserLocation.user_id == user_id)
+    places: dict[int, list[str]] = {}
+    for owner, place in conn.execute(statement):
+        places.setdefault(int(owner), []).append(str(place))
+    return {owner: tuple(names) for owner, names in places.items()}
+
+
+def _signed_in(conn: Connection, user: Row[Any]) -> SignedInUser:
+    """The SignedInUser of a stored users row, with the locations it is limited to."""
+    places = _locations_of(conn, int(user.id)).get(int(user.id), ())
+    return SignedInUser(user.username, user.role, user.therapist_name, places)
 
 
 def sign_in(
@@ -192,7 +230,7 @@ def sign_in(
         return SignInResult("failed", message=FAILED_MESSAGE)
     conn.execute(delete(SignInFailure).where(SignInFailure.name_key == key))
     record_event(conn, "sign_in", user.username, user.role)
-    return SignInResult("ok", SignedInUser(user.username, user.role, user.therapist_name))
+    return SignInResult("ok", _signed_in(conn, user))
 
 
 def throttle_delay(failures: int) -> float:
@@ -246,7 +284,7 @@ def load_user(conn: Connection, username: str) -> SignedInUser | None:
     user = _find(conn, username)
     if user is None or user.disabled:
         return None
-    return SignedInUser(user.username, user.role, user.therapist_name)
+    return _signed_in(conn, user)
 
 
 # --- web sessions (the signed-in browser's cookie) ------------------------------------------

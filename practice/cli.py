@@ -33,7 +33,7 @@ from practice.queries import fetch_clients, fetch_diary_days, fetch_imports, fet
 SHOWN_PROBLEMS = 50
 # The summary's choices, spelled out here so that starting the command line does not load the
 # statistics libraries (a test checks they match practice.analysis).
-SUMMARY_BY = ("technique", "therapist", "headache_type")
+SUMMARY_BY = ("technique", "therapist", "location", "headache_type")
 POPULATIONS = ("all", "completers", "dropouts_as_nonresponders")
 
 
@@ -157,7 +157,7 @@ def _add_undo(commands: argparse._SubParsersAction) -> None:
 def _add_summary(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "summary",
-        help="outcomes by technique, therapist or headache type",
+        help="outcomes by technique, therapist, location or headache type",
         description="Change in headache days per 28 days and in pain, per group, with 95 %% "
         "intervals, responder rates and case-mix adjusted differences "
         "(docs/metrics.md explains each figure; the JSON keys are a stable "
@@ -203,6 +203,15 @@ def _add_users(commands: argparse._SubParsersAction) -> None:
         metavar="NAME",
         default=None,
         help="for a therapist: their name as the exports spell it",
+    )
+    add.add_argument(
+        "--location",
+        metavar="NAME",
+        action="append",
+        default=[],
+        dest="locations",
+        help="limit the user to the clients seen at this location, as the exports spell it "
+        "(repeat for several; default: every location)",
     )
     passwd = actions.add_parser(
         "passwd", help="set a new password (and forget the name's failed sign-ins)"

@@ -26,11 +26,16 @@ class Filters:
     headache_types: tuple[str, ...] = ()
     population: str = "all"
     baseline_sources: tuple[str, ...] = ()
+    locations: tuple[str, ...] = ()
 
     def for_every_therapist(self) -> Filters:
         """The same selection without the therapist choice: what a funnel plot's target and
         limits are computed on, so that narrowing to one therapist does not move them."""
         return replace(self, therapists=())
+
+    def for_every_location(self) -> Filters:
+        """The same selection without the location choice (a location funnel's population)."""
+        return replace(self, locations=())
 
     def describe(self) -> str:
         """The selection in words, for captions and report headers."""
@@ -39,6 +44,7 @@ class Filters:
             parts.append(f"sessions {self.start or '…'} to {self.end or '…'}")
         for label, values in (
             ("therapist", self.therapists),
+            ("location", self.locations),
             ("technique", tuple(technique_label(key) for key in self.techniques)),
             ("headache type", tuple(HEADACHE_TYPES.get(key, key) for key in self.headache_types)),
             (
@@ -52,8 +58,8 @@ class Filters:
 
 
 def filter_outcomes(outcomes: pd.DataFrame, filters: Filters) -> pd.DataFrame:
-    """Series whose dates overlap the period and whose therapist, primary technique and
-    headache type are selected."""
+    """Series whose dates overlap the period and whose therapist, location (that of the
+    series' latest session naming one), primary technique and headache type are selected."""
     keep = pd.Series(True, index=outcomes.index)
     if filters.start is not None:
         keep &= outcomes["last_session_date"] >= pd.Timestamp(filters.start)
@@ -61,6 +67,8 @@ def filter_outcomes(outcomes: pd.DataFrame, filters: Filters) -> pd.DataFrame:
         keep &= outcomes["first_session_date"] <= pd.Timestamp(filters.end)
     if filters.therapists:
         keep &= outcomes["therapist"].isin(filters.therapists)
+    if filters.locations:
+        keep &= outcomes["location"].isin(filters.locations)
     if filters.techniques:
         keep &= outcomes["primary_technique"].isin(filters.techniques)
     if filters.headache_types:
@@ -73,8 +81,8 @@ def filter_outcomes(outcomes: pd.DataFrame, filters: Filters) -> pd.DataFrame:
 def filter_sessions(
     sessions: pd.DataFrame, clients: pd.DataFrame, filters: Filters
 ) -> pd.DataFrame:
-    """Sessions in the period, by a selected therapist, using a selected technique, of a client
-    with a selected headache type."""
+    """Sessions in the period, by a selected therapist, at a selected location, using a
+    selected technique, of a client with a selected headache type."""
     keep = pd.Series(True, index=sessions.index)
     if filters.start is not None:
         keep &= sessions["session_date"] >= pd.Timestamp(filters.start)
@@ -82,6 +90,8 @@ def filter_sessions(
         keep &= sessions["session_date"] <= pd.Timestamp(filters.end)
     if filters.therapists:
         keep &= sessions["therapist"].isin(filters.therapists)
+    if filters.locations:
+        keep &= sessions["location"].isin(filters.locations)
     if filters.techniques:
         used = sessions["techniques"].str.split(";").explode()
         hit = used.isin(filters.techniques).groupby(level=0).any()

@@ -128,14 +128,15 @@ def _name(codes: pd.Series, names: Mapping[str, str]) -> pd.Series:
 
 
 def users_table(users: pd.DataFrame) -> pd.DataFrame:
-    """`auth.list_users` for people: role names, "yes"/"no" for disabled, and empty text where
-    there is no value."""
+    """`auth.list_users` for people: role names, "yes"/"no" for disabled, "all" for a user
+    limited to no location, and empty text where there is no value."""
     return users.assign(
         role=_name(users["role"], ROLE_NAMES),
         disabled=users["disabled"].map(lambda flag: "yes" if flag else "no").astype(object),
         therapist_name=users["therapist_name"]
         .astype(object)
         .where(users["therapist_name"].notna(), ""),
+        locations=users["locations"].astype(object).where(users["locations"].ne(""), "all"),
     )
 
 

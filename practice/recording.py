@@ -22,7 +22,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, Select, select
 
 from practice import db
-from practice.access import clients_of_therapist
+from practice.access import sees_everything, visible_clients
 from practice.auth import SignedInUser, record_event
 from practice.columns import SCORE_COLUMNS
 from practice.importing.mapping import ColumnMapping
@@ -154,18 +154,22 @@ def _stored(value: object) -> object:
 
 # --- who may record -------------------------------------------------------------------------
 def may_record(conn: Connection, user: SignedInUser | None, client_id: str) -> bool:
-    """Whether `user` may record sessions for this client (None: demo mode, everyone may)."""
-    if user is None or user.role == "owner":
+    """Whether `user` may record sessions for this client (None: demo mode, everyone may): a
+    client they may see (practice.access), so never front desk."""
+    if sees_everything(user):
         return True
-    if user.role != "therapist" or not user.therapist_name:
-        return False
     sessions = db.read_frame(
         conn,
         _with_client_and_therapist(
-            select(Client.client_code.label("client_id"), Therapist.name.label("therapist"))
+            select(
+                Client.client_code.label("client_id"),
+                Therapist.name.label("therapist"),
+                Session.location,
+            )
         ),
     )
-    return client_id in clients_of_therapist(sessions, user.therapist_name)
+    mine = visible_clients(sessions, user)
+    return mine is None or client_id in mine
 
 
 def _check_allowed(

@@ -81,6 +81,7 @@ FILTER_KEYS = {
     "headache_types": "widget.headache_types",
     "population": "widget.population",
     "baseline_sources": "widget.baseline_sources",
+    "locations": "widget.locations",
 }
 # "Who is counted" in words, shared by the sidebar and the pages' explanations.
 POPULATION_HELP = (
@@ -545,7 +546,7 @@ def _cached_outcomes(
     version: tuple[int, int], user: auth.SignedInUser | None, at: str
 ) -> pd.DataFrame:
     outcomes, reference = _practice_outcomes(version)
-    if not at and (user is None or user.role == "owner"):
+    if not at and access.sees_everything(user):
         return outcomes
     # A narrower view is judged against the whole practice: the same client gets the same
     # labels and alerts for every user allowed to see them (docs/metrics.md).
@@ -700,18 +701,22 @@ def _compare_groups(
     )
 
 
-def funnel_data(filters: Filters, *, measure: str, statistic: str) -> pd.DataFrame:
-    """`analysis.funnel_data` by therapist of the selected outcomes.
+def funnel_data(
+    filters: Filters, *, measure: str, statistic: str, by: str = "therapist"
+) -> pd.DataFrame:
+    """`analysis.funnel_data` by therapist (or `by` location) of the selected outcomes.
 
-    Computed on every therapist of the selection, then narrowed to the therapists chosen in
+    Computed on every therapist (location) of the selection, then narrowed to those chosen in
     the sidebar: the practice's target, over-dispersion and limits do not move when one
-    therapist is picked (docs/metrics.md, "Funnel plot").
+    is picked (docs/metrics.md, "Funnel plot").
     """
-    every = filters.for_every_therapist()
-    points = _funnel_data(data_version(), current_user(), every, measure, statistic)
-    if not filters.therapists or points.empty:
+    every, chosen = filters.for_every_therapist(), filters.therapists
+    if by == "location":
+        every, chosen = filters.for_every_location(), filters.locations
+    points = _funnel_data(data_version(), current_user(), every, measure, statistic, by)
+    if not chosen or points.empty:
         return points
-    return points.loc[points["group"].isin(filters.therapists)].reset_index(drop=True)
+    return points.loc[points["group"].isin(chosen)].reset_index(drop=True)
 
 
 @st.cache_data(show_spinner="Comparing therapists…", max_entries=32)
@@ -721,12 +726,13 @@ def _funnel_data(
     filters: Filters,
     measure: str,
     statistic: str,
+    by: str = "therapist",
 ) -> pd.DataFrame:
     return analysis.funnel_data(
         _selected_outcomes(version, user, filters),
         measure=measure,
         statistic=statistic,
-        by="therapist",
+        by=by,
         population=filters.population,
     )
 
@@ -799,6 +805,7 @@ def current_filters() -> Filters:
         _strings(state.get(FILTER_KEYS["headache_types"])),
         str(state.get(FILTER_KEYS["population"], "all")),
         _strings(state.get(FILTER_KEYS["baseline_sources"])),
+        _strings(state.get(FILTER_KEYS["locations"])),
     )
 
 
@@ -828,6 +835,17 @@ def _draw_filters(spec: PageSpec) -> None:
             placeholder="All therapists",
             persist_state="session",
         )
+        locations = _location_options(sessions)
+        if locations:  # only a practice whose data names locations has the filter
+            st.multiselect(
+                "Location",
+                options=locations,
+                key=keys["locations"],
+                placeholder="All locations",
+                help="Series whose latest session was at these locations (docs/metrics.md, "
+                "'Locations').",
+                persist_state="session",
+            )
         st.multiselect(
             "Primary technique",
             options=sorted(
@@ -866,6 +884,13 @@ def _draw_filters(spec: PageSpec) -> None:
                 help=POPULATION_HELP,
                 persist_state="session",
             )
+
+
+def _location_options(sessions: pd.DataFrame) -> list[str]:
+    """The locations the sessions name, sorted; empty when the data has none."""
+    if "location" not in sessions:
+        return []
+    return sorted(sessions["location"].dropna().unique().tolist())
 
 
 def _strings(values: object) -> tuple[str, ...]:

@@ -34,9 +34,11 @@ def run_users(args: argparse.Namespace) -> int:
                     args.role,
                     _read_password(args),
                     therapist_name=args.therapist,
+                    locations=args.locations,
                     actor=auth.cli_actor(),
                 )
-                print(f"added {args.role} {args.username}")
+                limited = f" limited to {', '.join(args.locations)}" if args.locations else ""
+                print(f"added {args.role} {args.username}{limited}")
             elif args.users_action == "passwd":
                 auth.set_password(conn, args.username, _read_password(args), actor=auth.cli_actor())
                 print(f"new password set for {args.username}")

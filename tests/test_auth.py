@@ -202,6 +202,7 @@ def test_list_users_shows_no_password_hash(conn) -> None:
         "therapist_name",
         "disabled",
         "created_at",
+        "locations",  # issue 12: users limited to locations
     ]
     assert users["username"].tolist() == ["anna"]
 
@@ -236,3 +237,29 @@ def test_cli_actor_names_the_operating_system_user(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr("getpass.getuser", no_user)
     assert auth.cli_actor().endswith("(command line)")
+
+
+def test_a_user_limited_to_locations_carries_them_from_sign_in_and_in_the_list(conn) -> None:
+    auth.add_user(conn, "nora", "owner", "correct horse", locations=["North", " Harbour", "North"])
+    auth.add_user(conn, "anna", "owner", "correct horse")
+    expected = auth.SignedInUser("nora", "owner", None, ("Harbour", "North"))
+    assert auth.sign_in(conn, "nora", "correct horse").user == expected
+    assert auth.load_user(conn, "nora") == expected
+    assert auth.load_user(conn, "anna") == auth.SignedInUser("anna", "owner")
+    assert auth.list_users(conn)["locations"].tolist() == ["", "Harbour; North"]
+    assert "limited to Harbour, North" in auth.fetch_audit_log(conn)["detail"].tolist()[-1]
+
+
+@pytest.mark.parametrize(
+    ("role", "locations", "message"),
+    [
+        ("owner", ["North", " "], "a location name is required"),
+        ("front_desk", ["North"], "front desk sees no clinical data"),
+    ],
+)
+def test_bad_locations_are_refused_and_nothing_is_stored(
+    conn, role: str, locations: list[str], message: str
+) -> None:
+    with pytest.raises(auth.UserError, match=message):
+        auth.add_user(conn, "nora", role, "correct horse", locations=locations)
+    assert not auth.any_users(conn)

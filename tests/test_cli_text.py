@@ -65,6 +65,17 @@ def test_users_list_prints_no_none(db_url, capsys, monkeypatch) -> None:
     assert "False" not in out and " no " in out
 
 
+def test_users_add_with_locations_limits_the_user_and_users_list_shows_them(
+    db_url, capsys, monkeypatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("a long enough password\n"))
+    args = ["users", "add", "nora", "--role", "owner", "--password-stdin", "--db", db_url]
+    assert main([*args, "--location", "Old Town", "--location", "Harbour"]) == 0
+    assert "added owner nora limited to Old Town, Harbour" in capsys.readouterr().out
+    assert main(["users", "list", "--db", db_url]) == 0
+    assert "Harbour; Old Town" in capsys.readouterr().out
+
+
 def test_imports_prints_no_none_and_undo_is_logged_in_words(tmp_path, db_url, capsys) -> None:
     path = tmp_path / "good.csv"
     path.write_bytes(GOOD)
@@ -115,12 +126,14 @@ def test_the_users_table_names_roles_and_shows_no_none() -> None:
             "disabled": [False, False],
             "locked_until": pd.to_datetime([None, None]),
             "created_at": pd.to_datetime(["2026-01-01", "2026-01-02"]),
+            "locations": ["Harbour; North", ""],
         }
     )
     shown = users_table(users)
     assert shown["role"].tolist() == ["Owner", "Front desk"]
     assert shown["therapist_name"].tolist() == ["", ""]
     assert shown["disabled"].tolist() == ["no", "no"]
+    assert shown["locations"].tolist() == ["Harbour; North", "all"]
 
 
 def test_the_audit_log_reads_as_words() -> None:

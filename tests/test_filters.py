@@ -59,3 +59,21 @@ def test_the_description_uses_labels_not_internal_codes() -> None:
     assert "technique: Trigger point therapy" in described
     assert "headache type: Migraine with aura" in described
     assert "_" not in described
+
+
+def test_location_filter_keeps_the_series_and_sessions_of_the_chosen_locations() -> None:
+    outcomes = OUTCOMES.assign(location=["North", "Harbour", None])
+    sessions = SESSIONS.assign(location=["North", "North", "Harbour", None])
+    chosen = Filters(locations=("North",))
+    assert filter_outcomes(outcomes, chosen)["client_id"].tolist() == ["A"]
+    assert filter_sessions(sessions, CLIENTS, chosen).index.tolist() == [0, 1]
+    both = Filters(locations=("North", "Harbour"))
+    assert filter_outcomes(outcomes, both)["client_id"].tolist() == ["A", "B"]
+    assert both.describe() == "location: North, Harbour"
+    assert both.for_every_location() == Filters()
+
+
+def test_frames_without_a_location_column_filter_as_before_when_no_location_is_chosen() -> None:
+    # A practice without locations never shows the filter; its frames may lack the column.
+    assert filter_outcomes(OUTCOMES, Filters()).equals(OUTCOMES)
+    assert filter_sessions(SESSIONS, CLIENTS, Filters()).equals(SESSIONS)

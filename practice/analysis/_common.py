@@ -91,6 +91,7 @@ GROUPINGS: dict[str, str] = {
     "technique": "primary_technique",
     "technique_exposure": "exposure_techniques",
     "therapist": "therapist",
+    "location": "location",
     "headache_type": "headache_type",
 }
 

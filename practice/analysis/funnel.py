@@ -54,6 +54,7 @@ FUNNEL_COLUMNS = [
 CURVE_COLUMNS = ["n", "target", "lower_95", "upper_95", "lower_998", "upper_998"]
 STATISTICS = ("responder_rate", "adjusted_residual")
 OVERDISPERSION = ("additive", "multiplicative", "none")
+FUNNEL_GROUPINGS = ("therapist", "location", "primary_technique", "technique", "headache_type")
 # 95 % and 99.8 % limits: about 2 and 3 standard errors (Spiegelhalter 2005).
 Z95, Z998 = normal_quantile(0.95), normal_quantile(0.998)
 
@@ -76,7 +77,7 @@ def funnel_data(
     """
     spec = require_measure(measure)
     require_choice(statistic, "statistic", STATISTICS)
-    require_choice(by, "by", ("therapist", "primary_technique", "technique", "headache_type"))
+    require_choice(by, "by", FUNNEL_GROUPINGS)
     require_choice(overdispersion, "overdispersion", OVERDISPERSION)
     flag = RESPONDER_COLUMNS[spec.key]
     if statistic == "responder_rate" and flag is None:

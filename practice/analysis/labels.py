@@ -38,6 +38,7 @@ GROUPING_LABELS = {
     "primary_technique": "primary technique",
     "technique_exposure": "techniques received",
     "therapist": "therapist",
+    "location": "location",
     "headache_type": "headache type",
 }
 _HEADACHE_TYPE_LOOKUP = build_lookup(HEADACHE_TYPES, HEADACHE_TYPE_ALIASES)

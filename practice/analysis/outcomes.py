@@ -43,13 +43,14 @@ WINDOW_DAYS = 28
 
 REQUIRED_CLIENT_COLUMNS = ("client_id",)
 REQUIRED_SESSION_COLUMNS = ("client_id", "session_date", "status", "therapist", "techniques")
-OPTIONAL_SESSION_COLUMNS = ("session_id", "series_number", "series_code")
+OPTIONAL_SESSION_COLUMNS = ("session_id", "series_number", "series_code", "location")
 
 ID_COLUMNS = [
     "client_id",
     "client_name",
     "series_number",
     "therapist",
+    "location",
     "primary_technique",
     "exposure_techniques",
     "headache_type",
@@ -194,6 +195,7 @@ def compute_outcomes_and_reference(
     out = out.join(_intake_frame(clients, out["client_id"]))
     out = out.join(_activity_frame(out, attended, when, gap, interval))
     out = out.join(_therapist_frame(frame, out["sessions_attended"]))
+    out["location"] = _series_locations(frame)
     out = out.join(_technique_frame(attended, out["sessions_attended"]))
     first_series = out["series_number"].eq(1)
     measures = [
@@ -388,6 +390,14 @@ def _most_used(
     series = sk[first][ranked]
     leading = np.r_[True, series[1:] != series[:-1]] if len(series) else np.zeros(0, bool)
     return first[ranked[leading]], first, count
+
+
+def _series_locations(frame: pd.DataFrame) -> pd.Series:
+    """Location of each series: that of its latest session naming one (docs/metrics.md)."""
+    if "location" not in frame:
+        return pd.Series(np.nan, index=frame["sk"].unique(), dtype=object)
+    # `frame` is in date order within each series; last() skips sessions without a location.
+    return frame.groupby("sk")["location"].last().astype(object)
 
 
 def _technique_frame(attended: pd.DataFrame, attended_count: pd.Series) -> pd.DataFrame:

@@ -43,7 +43,7 @@ from practice.analysis.outcomes import compute_client_outcomes
 from practice.analysis.populations import POPULATIONS, empty_reason, select_population
 from practice.analysis.timepoints import parse_time_point
 
-SUMMARY_BY = ("technique", "therapist", "headache_type")
+SUMMARY_BY = ("technique", "therapist", "location", "headache_type")
 # The measures of the summary and the responder level each reports.
 SUMMARY_MEASURES = {"hd28": "50", "pain": "30"}
 
