@@ -100,42 +100,6 @@ else:
         key="png-funnel",
     )
 
-if outcomes["location"].nunique() > 1:  # a chain: its clinics, compared the same fair way
-    st.subheader("Locations")
-    st.caption(
-        "The same funnel for the practice's locations (each series counts at the location of "
-        "its latest session): case mix allowed for, small locations not judged, never ranked."
-    )
-    by_location = ui.funnel_data(filters, measure=measure, statistic=statistic, by="location")
-    location_residuals = by_location
-    if statistic != "adjusted_residual":
-        location_residuals = ui.funnel_data(
-            filters, measure=measure, statistic="adjusted_residual", by="location"
-        )
-    if not by_location.empty:
-        ui.show_chart(
-            charts.funnel_chart(
-                by_location,
-                analysis.funnel_curve(by_location),
-                value_title=value_title,
-                percent=statistic == "responder_rate",
-            ),
-            f"location-funnel-{measure}.png",
-            key="png-location-funnel",
-        )
-    locations = comparisons.therapist_summary(
-        ui.compare_groups(filters, by="location", measure=measure),
-        location_residuals,
-        by_location,
-    )
-    st.dataframe(
-        comparisons.therapist_table(locations, measure=measure).rename(
-            columns={"Therapist": "Location"}
-        ),
-        hide_index=True,
-    )
-    ui.download_table(locations, f"locations-{measure}.csv", key="csv-locations")
-
 st.subheader("Therapists by caseload")
 st.caption(
     "Ordered by number of clients, largest first, never by result. Change: latest minus "
@@ -207,3 +171,39 @@ def show_caseload(filters: Filters, therapists: list[str]) -> None:
 
 
 show_caseload(filters, sorted(outcomes["therapist"].dropna().astype(str).unique()))
+
+if outcomes["location"].nunique() > 1:  # a chain: its clinics, compared the same fair way
+    st.subheader("Locations")
+    st.caption(
+        "The same funnel for the practice's locations (each series counts at the location of "
+        "its latest session): case mix allowed for, small locations not judged, never ranked."
+    )
+    by_location = ui.funnel_data(filters, measure=measure, statistic=statistic, by="location")
+    location_residuals = by_location
+    if statistic != "adjusted_residual":
+        location_residuals = ui.funnel_data(
+            filters, measure=measure, statistic="adjusted_residual", by="location"
+        )
+    if not by_location.empty:
+        ui.show_chart(
+            charts.funnel_chart(
+                by_location,
+                analysis.funnel_curve(by_location),
+                value_title=value_title,
+                percent=statistic == "responder_rate",
+            ),
+            f"location-funnel-{measure}.png",
+            key="png-location-funnel",
+        )
+    locations = comparisons.therapist_summary(
+        ui.compare_groups(filters, by="location", measure=measure),
+        location_residuals,
+        by_location,
+    )
+    st.dataframe(
+        comparisons.therapist_table(locations, measure=measure).rename(
+            columns={"Therapist": "Location"}
+        ),
+        hide_index=True,
+    )
+    ui.download_table(locations, f"locations-{measure}.csv", key="csv-locations")

@@ -196,6 +196,7 @@ def record_session(engine: Engine, user: SignedInUser | None, entry: SessionEntr
             "client_id": client,
             "therapist_id": therapist_id,
             "session_date": values["session_date"],
+            "location": _client_location(conn, client),
             **{name: values[name] for name in STORED_FIELDS},
         }
         db.bulk_insert(conn, Session, _frame(row))
@@ -298,6 +299,18 @@ def _client(conn: Connection, client_id: str) -> int:
     if found is None:
         raise EntryRejected({"client_id": [f"client {client_id} is not in Headway"]})
     return int(found)
+
+
+def _client_location(conn: Connection, client: int) -> str | None:
+    """The location of the client's latest session naming one (a chain's clinic), or None:
+    a session recorded in the app is at the client's clinic. A correction keeps it."""
+    found = conn.execute(
+        select(Session.location)
+        .where(Session.client_id == client, Session.location.is_not(None))
+        .order_by(Session.session_date.desc(), Session.id.desc())
+        .limit(1)
+    ).scalar()
+    return None if found is None else str(found)
 
 
 def _therapist_id(conn: Connection, name: str) -> int:

@@ -210,3 +210,23 @@ def test_the_therapists_page_compares_the_locations_with_the_same_funnel(seeded_
         outcomes = analysis.compute_client_outcomes(fetch_clients(conn), fetch_sessions(conn))
     expected = analysis.compare_groups(outcomes, by="location")
     assert table["Clients"].tolist() == expected["n_clients"].tolist()
+
+
+def test_a_recorded_session_takes_the_clients_location(sqlite_engine) -> None:
+    header = "client_id,intake_date,session_date,therapist,techniques,location"
+    seed = csv_bytes(
+        header,
+        "C1,2025-01-02,2025-01-05,Jo Park,TPT,North",
+        "C1,2025-01-02,2025-01-08,Jo Park,TPT,Harbour",
+        "C1,2025-01-02,2025-01-09,Sam Wu,TPT,",
+        "C2,2025-01-02,2025-01-05,Jo Park,TPT,",
+    )
+    import_files(sqlite_engine, [("seed.csv", seed)])
+    entry = SessionEntry("C1", dt.date(2025, 1, 12), "Jo Park", ("trigger_point",))
+    on_c1 = record_session(sqlite_engine, None, entry)
+    on_c2 = record_session(
+        sqlite_engine, None, SessionEntry(**{**entry.__dict__, "client_id": "C2"})
+    )
+    with sqlite_engine.connect() as conn:
+        stored = fetch_sessions(conn).set_index("session_id")["location"]
+    assert stored[on_c1] == "Harbour" and pd.isna(stored[on_c2])
