@@ -199,7 +199,7 @@ def _import_profile(csv: str, url: str, title: str) -> Profile:
     with _enabled(profiler):
         write_batch(engine, prepare_batch([(path.name, path.read_bytes())]), source="bench")
     seconds = time.perf_counter() - started
-    return _hotspots(profiler, title, f"the import took {seconds:.2f} s under cProfile")
+    return _hotspots(profiler, title, f"the import took {seconds:.2f} s")
 
 
 def _import_memory(csv: str, url: str, title: str) -> Profile:
@@ -233,7 +233,7 @@ def _analysis_profile(url: str, title: str) -> Profile:
         for by in ("primary_technique", "therapist", "headache_type"):
             analysis.compare_groups(outcomes, by=by, measure="hd28")
     seconds = time.perf_counter() - started
-    return _hotspots(profiler, title, f"outcomes + comparisons took {seconds:.2f} s under cProfile")
+    return _hotspots(profiler, title, f"outcomes + comparisons took {seconds:.2f} s")
 
 
 # --- formatting --------------------------------------------------------------------------------
