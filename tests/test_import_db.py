@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 
+from practice import db
 from practice.importing import ImportRejected, UndoRefused, import_files, undo_import
 from practice.importing.problems import format_problem
-from practice.models import Base
+from practice.models import Base, SessionTechnique
 from practice.queries import fetch_sessions
-from tests.conftest import csv_bytes
+from tests.conftest import csv_bytes, reset_postgres
 
 HEADER = (
     "client_id,client_name,intake_date,headache_type,baseline_headache_days_28d,"
@@ -238,3 +239,52 @@ def test_a_location_column_is_stored_per_session_and_a_file_without_one_leaves_i
     undo_import(engine, 2)
     with engine.connect() as conn:
         assert fetch_sessions(conn)["location"].isna().all()
+
+
+# --- PostgreSQL's staged bulk insert (practice.db._insert_staged) ---------------------------
+
+
+@pytest.mark.postgres
+def test_staged_insert_refuses_rows_whose_keys_do_not_exist(postgres_url: str) -> None:
+    engine = reset_postgres(postgres_url)
+    db.upgrade_schema(engine)
+    import_files(engine, [("first.csv", FIRST)])
+    before = snapshot(engine)
+    orphan = pd.DataFrame({"session_id": [1, 999], "technique_id": [999_999, 1]})
+    with pytest.raises(db.MissingKeys) as caught, db.import_transaction(engine) as conn:
+        db.bulk_insert(conn, SessionTechnique, orphan)
+    assert "session_techniques" in str(caught.value)
+    assert "session_id 999" in str(caught.value)
+    assert "technique_id 999999" in str(caught.value)
+    assert snapshot(engine) == before
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_role_that_may_not_turn_triggers_off_imports_the_same(postgres_url: str) -> None:
+    """Without the right to set session_replication_role, PostgreSQL's own checks run."""
+    owner = reset_postgres(postgres_url)
+    db.upgrade_schema(owner)
+    with owner.begin() as conn:
+        conn.execute(text("DROP ROLE IF EXISTS headway_plain"))
+        conn.execute(text("CREATE ROLE headway_plain LOGIN"))
+        conn.execute(text("GRANT USAGE ON SCHEMA public TO headway_plain"))
+        conn.execute(text("GRANT ALL ON ALL TABLES IN SCHEMA public TO headway_plain"))
+        conn.execute(text("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO headway_plain"))
+    plain = db.create_engine_for(
+        make_url(postgres_url).set(username="headway_plain").render_as_string(False)
+    )
+    try:
+        with plain.connect() as conn:
+            assert not conn.execute(
+                text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            ).scalar_one()
+        result = import_files(plain, [("first.csv", FIRST)])
+        assert (result.clients_added, result.sessions_added) == (2, 3)
+        assert count(plain, "session_techniques") == 5
+    finally:
+        plain.dispose()
+        with owner.begin() as conn:
+            conn.execute(text("DROP OWNED BY headway_plain"))
+            conn.execute(text("DROP ROLE headway_plain"))
+        owner.dispose()
