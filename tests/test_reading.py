@@ -15,6 +15,9 @@ from practice.importing.problems import Problem
 from practice.importing.reading import (
     RawTable,
     UnreadableFile,
+    _read_csv,
+    _read_csv_arrow,
+    _strip_cells,
     decode_text,
     read_table,
     sniff_separator,
@@ -410,3 +413,41 @@ def test_a_row_with_more_values_than_the_header_is_refused_not_cut_short() -> No
         "the file has rows with more values than the header has columns (rows 3); "
         "a value with the separator in it must be quoted"
     )
+
+
+# --- the fast parser (pyarrow) and pandas' parser agree -------------------------------------
+
+WELL_FORMED = [
+    "client_id,notes\r\nC1,plain\r\nC2,\r\n",
+    'client_id,notes\nC1,"a, quoted ""value"""\nC2,"two\nlines"\n',
+    "client_id;notes\nC1; spaced \n\nC2;after a blank line\n",
+    "client_id\tpain\nC1\t007\nC2\t6,5\n",
+    "a,b\n1,2",  # no newline at the end
+    " a ,b\n x\u00a0,\ty\n",  # headers and cells stripped, non-breaking space too
+    '"Client, ID",b\n1,2\n',
+]
+
+
+@pytest.mark.parametrize("text", WELL_FORMED)
+def test_pyarrow_reads_a_well_formed_file_exactly_as_pandas(text: str) -> None:
+    data = text.encode("utf-8")
+    separator = sniff_separator(text)
+    fast = _read_csv_arrow(data, separator)
+    assert fast is not None
+    pd.testing.assert_frame_equal(fast, _strip_cells(_read_csv(data, separator, "utf-8")))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a,b\n1,2,3\n",  # a value too many
+        "a,b\n1\n",  # a value too few
+        "a,a\n1,2\n",  # a repeated header (pandas renames it)
+        "a,,c\n1,2,3\n",  # a blank header
+        "\ufeffa,b\n1,2\n",  # a byte order mark
+        "\na,b\n1,2\n",  # a blank first line
+        'a,b\n1,"never closed\n',
+    ],
+)
+def test_files_pyarrow_would_read_differently_go_to_pandas(text: str) -> None:
+    assert _read_csv_arrow(text.encode("utf-8"), ",") is None

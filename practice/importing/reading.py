@@ -19,7 +19,11 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 from charset_normalizer import from_bytes
 from charset_normalizer.md import mess_ratio
 
@@ -52,6 +56,7 @@ _UTF8_SEQUENCE = re.compile(
 )
 _CELLS_NAMED = 20  # cells in doubt named in a refusal's message (it says how many more)
 _CELLS_LISTED = 1000  # cells in doubt listed one per line in the report
+_HEADER_BYTES = 1 << 16  # a header line longer than this is read by pandas' parser
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,9 @@ def check_column_count(file: str, text: str, separator: str) -> None:
 
 def _parse(file: str, utf8: bytes, separator: str) -> pd.DataFrame:
     """The cells of UTF-8 CSV bytes as stripped text; rows with extra values are refused."""
+    fast = _read_csv_arrow(utf8, separator)
+    if fast is not None:
+        return fast
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", pd.errors.ParserWarning)
@@ -159,6 +167,66 @@ def _parse(file: str, utf8: bytes, separator: str) -> pd.DataFrame:
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
         _refuse_extra_values(file, utf8.decode("utf-8"), separator, len(cells.columns))
     return _strip_cells(cells)
+
+
+def _read_csv_arrow(data: bytes, separator: str) -> pd.DataFrame | None:
+    """The stripped cells as `_read_csv` and `_strip_cells` give them, read by pyarrow, or None.
+
+    pyarrow parses on every core and hands over Arrow text without making a Python string
+    per cell: at a million rows about a third of the time and a fraction of the memory.
+    It gives exactly what `_read_csv` gives for a well-formed file; None (the caller then
+    uses pandas) for anything else: a row with more or fewer values than the header, a
+    blank or repeated header name (which pandas renames), an odd number of quotes, a byte
+    order mark, or a file that starts with a blank line.
+    """
+    header = _arrow_header(data, separator)
+    if header is None:
+        return None
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            parse_options=pacsv.ParseOptions(
+                delimiter=separator, newlines_in_values=True, ignore_empty_lines=False
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.large_string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if table.column_names != header or any(t != pa.large_string() for t in table.schema.types):
+        return None
+    # Large strings, which pandas keeps as they are (a string column it would copy). Stripped
+    # in Arrow as pandas' str.strip does, keeping the column read where nothing changes, so
+    # that the file's cells are held once.
+    text = pd.StringDtype("pyarrow", na_value=np.nan)  # what pandas' parser gives for dtype=str
+    stripped = []
+    for column in table.columns:
+        trimmed = pc.utf8_trim_whitespace(column)
+        if pc.sum(pc.binary_length(trimmed)) == pc.sum(pc.binary_length(column)):
+            trimmed = column
+        stripped.append(trimmed.to_pandas(types_mapper={pa.large_string(): text}.get))
+    del table
+    cells = pd.concat(stripped, axis=1, ignore_index=True)
+    cells.columns = [name.strip() for name in header]
+    return cells
+
+
+def _arrow_header(data: bytes, separator: str) -> list[str] | None:
+    """The header's names when pyarrow reads the file exactly as pandas would, else None."""
+    if data.startswith(_UTF8_BOM) or data[:1] in (b"\r", b"\n", b""):
+        return None
+    if data.count(b'"') % 2:  # an unclosed quote (pyarrow would read it to the end)
+        return None
+    start = data[:_HEADER_BYTES].decode("utf-8", errors="ignore")
+    reader = csv.reader(io.StringIO(start, newline=""), delimiter=separator)
+    header = next(reader, [])
+    complete = len(data) <= _HEADER_BYTES or next(reader, None) is not None
+    if not complete or "" in header or len(set(header)) != len(header):
+        return None
+    return header
 
 
 def _read_csv(data: bytes, separator: str, encoding: str) -> pd.DataFrame:
