@@ -7,7 +7,7 @@ imported side by side and a client's intake may come from either.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -71,15 +71,8 @@ def prepare_batch(
     parsed: list[ParsedFile] = []
     problems: list[pd.DataFrame] = []
     headers: dict[str, list[str]] = {}
-    for name, data in files:
-        try:
-            table = read_file(name, data, encoding=encoding, tables=tables)
-        except UnreadableFile as exc:
-            problems.append(problems_frame(exc.problems))
-            continue
-        notice = table.encoding_notice()
-        if notice is not None:
-            problems.append(problems_frame([notice]))
+    for table in read_files(files, problems, encoding=encoding, tables=tables):
+        name = table.file
         headers[name] = list(table.cells.columns)
         column_mapping = map_columns(name, headers[name], mapping)
         parsed.append(parse_file(table, column_mapping, date_order))
@@ -107,6 +100,26 @@ def prepare_batch(
         new_techniques=new_techniques,
         problems=concat_problems([*problems, conflicts, duplicates, early]),
     )
+
+
+def read_files(
+    files: Sequence[tuple[str, bytes]],
+    problems: list[pd.DataFrame],
+    *,
+    encoding: str | None = None,
+    tables: Mapping[str, RawTable] | None = None,
+) -> Iterator[RawTable]:
+    """Each readable file's table; what reading found (refusals, encodings) goes to `problems`."""
+    for name, data in files:
+        try:
+            table = read_file(name, data, encoding=encoding, tables=tables)
+        except UnreadableFile as exc:
+            problems.append(problems_frame(exc.problems))
+            continue
+        notice = table.encoding_notice()
+        if notice is not None:
+            problems.append(problems_frame([notice]))
+        yield table
 
 
 def read_file(

@@ -27,7 +27,7 @@ from practice.columns import (
     DIARY_DAY_COLUMNS,
     REQUIRED_DIARY_COLUMNS,
 )
-from practice.importing.batch import hash_files
+from practice.importing.batch import hash_files, read_files
 from practice.importing.dates import DateOrder
 from practice.importing.mapping import DIARY_SYNONYMS, SYNONYMS, ColumnMapping, header_key
 from practice.importing.mapping import map_columns as _map_columns
@@ -39,9 +39,7 @@ from practice.importing.problems import (
 )
 from practice.importing.reading import (
     RawTable,
-    UnreadableFile,
     _header_fields,
-    read_table,
     sniff_separator,
 )
 from practice.importing.validation import (
@@ -150,16 +148,11 @@ def prepare_diary(
     encoding: str | None = None,
 ) -> DiaryBatch:
     """Read, map and check every diary file; collect every problem instead of stopping."""
-    frames, problems, given = [], [], set()
-    for name, data in files:
-        try:
-            table = read_table(name, data, encoding=encoding)
-        except UnreadableFile as exc:
-            problems.append(problems_frame(exc.problems))
-            continue
-        notice = table.encoding_notice()
-        if notice is not None:
-            problems.append(problems_frame([notice]))
+    frames: list[pd.DataFrame] = []
+    problems: list[pd.DataFrame] = []
+    given: set[str] = set()
+    for table in read_files(files, problems, encoding=encoding):
+        name = table.file
         column_mapping = _map_columns(name, list(table.cells.columns), mapping, kind="diary")
         days, found = parse_diary(table, column_mapping, date_order)
         frames.append(days)
