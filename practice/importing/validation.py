@@ -158,7 +158,7 @@ def _type_columns(
         else:
             typed[name], found = raw.replace("", None), problems_frame([])
         problems.append(found)
-    return pd.DataFrame(typed, index=cells.index), problems, new_techniques
+    return pd.DataFrame(typed, index=cells.index, copy=False), problems, new_techniques
 
 
 def field_limit(column: str) -> tuple[int, str]:

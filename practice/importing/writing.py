@@ -312,7 +312,11 @@ def _merge_clients(conn: Connection, batch: PreparedBatch, import_id: int) -> _C
     new_rows = merged.loc[is_new, ["id", "client_code", *given]].assign(import_id=import_id)
     db.bulk_insert(conn, Client, new_rows)
     old = merged[~is_new]
-    changed = _changed_mask(old, given)
+    changed = (
+        pd.DataFrame(False, index=old.index, columns=given, dtype=bool)
+        if stored.empty
+        else _changed_mask(old, given)
+    )
     updated = _apply_updates(conn, Client, old[changed.any(axis=1)], changed, given, import_id)
     ids = dict(zip(merged["client_code"], merged["id"], strict=True))
     return _ClientMerge(ids, int(is_new.sum()), updated, problems_frame([]))
@@ -398,19 +402,27 @@ def _merge_sessions(
     affected = sorted(set(incoming["client_id"].tolist()))
     stored = read_sessions_of(conn, affected)
     key = ["client_id", "session_date", "therapist_id"]
-    merged = incoming.merge(stored, on=key, how="left", suffixes=("", "_old"))
+    if stored.empty:  # these clients' first sessions: all new, nothing to compare or copy
+        merged = incoming.assign(id=np.nan)
+    else:
+        merged = incoming.merge(stored, on=key, how="left", suffixes=("", "_old"))
     is_new = merged["id"].isna()
     merged.loc[is_new, "id"] = np.asarray(
         db.next_ids(conn, Session, int(is_new.sum())), dtype=float
     )
     merged["id"] = merged["id"].astype("int64")
     old = merged[~is_new]
-    changed = _changed_mask(old, given)
+    changed = (
+        pd.DataFrame(False, index=old.index, columns=given, dtype=bool)
+        if stored.empty
+        else _changed_mask(old, given)
+    )
     changed_rows = old[changed.any(axis=1)]
 
     everything = _combined_sessions(stored, merged, changed_rows, given)
     series = plan_series(conn, everything, affected)
-    new_rows = merged[is_new].assign(import_id=import_id)
+    # Not a filtered copy of a million rows when every one is new (a first import).
+    new_rows = (merged if is_new.all() else merged[is_new]).assign(import_id=import_id)
     new_rows["status"] = (
         new_rows["status"].fillna("attended") if "status" in new_rows else ("attended")
     )
@@ -463,7 +475,7 @@ def _combined_sessions(
             after.loc[new_value.index, column] = new_value.where(
                 new_value.notna(), after.loc[new_value.index, column]
             )
-    new = merged.loc[~merged["id"].isin(after.index)]
+    new = merged.loc[~merged["id"].isin(after.index), [c for c in columns if c in merged]]
     new = new.assign(series_code=new.get("series_code"), status=new.get("status"))
     new = new.assign(status=new["status"].fillna("attended"))
     return pd.concat([after.reset_index(), new[columns]], ignore_index=True)
