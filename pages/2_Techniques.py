@@ -86,7 +86,7 @@ table = ui.compare_groups(filters, by=by, measure=measure, at=when)
 if table.empty:
     st.info(comparisons.empty_comparison_text(outcomes, filters.population))
     st.stop()
-table = comparisons.with_labels(table, by)
+table = ui.shaped(comparisons.with_labels, table, by)
 labels = dict(zip(table["group"], table["label"], strict=True))
 reference = None
 if by == "primary_technique":
@@ -101,7 +101,7 @@ if by == "primary_technique":
     )
     if reference != default:
         table = ui.compare_groups(filters, by=by, measure=measure, reference=reference, at=when)
-        table = comparisons.with_labels(table, by)
+        table = ui.shaped(comparisons.with_labels, table, by)
 else:
     reference_box.caption("Groups overlap in this view, so there is no adjusted comparison.")
 
@@ -163,7 +163,7 @@ if reference is not None:
 
 st.subheader("All numbers")
 st.dataframe(
-    comparisons.group_table(table, by=by, measure=measure),
+    ui.shaped(comparisons.group_table, table, by=by, measure=measure),
     hide_index=True,
     row_height=ui.WRAPPED_ROW_HEIGHT,  # a long "Note" wraps instead of running off the edge
     column_config=GROUP_TABLE_COLUMNS,
@@ -181,11 +181,11 @@ if relief.empty:
     st.info("No session in this selection has pain scored both before and after.")
 else:
     ui.show_chart(
-        partial(charts.relief_chart, comparisons.relief_frame(relief), colors=colors),
+        partial(charts.relief_chart, ui.shaped(comparisons.relief_frame, relief), colors=colors),
         "technique-relief.png",
         key="png-relief",
     )
-    st.dataframe(comparisons.relief_table(relief), hide_index=True)
+    st.dataframe(ui.shaped(comparisons.relief_table, relief), hide_index=True)
     ui.download_table(relief, "technique-relief.csv", key="csv-relief")
 
 st.subheader("Time to response")
@@ -206,7 +206,7 @@ else:
     ui.show_chart(
         partial(
             charts.time_to_response_chart,
-            comparisons.response_curves(curves, table, by=by),
+            ui.shaped(comparisons.response_curves, curves, table, by=by),
             colors=colors,
             measure_label=comparisons.MEASURE_LABELS[response_measure],
         ),

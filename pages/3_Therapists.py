@@ -106,9 +106,9 @@ st.caption(
     f"start, average per series. {comparisons.change_direction(measure)} Brackets: 95 % "
     "interval. Position: where the therapist sits in the funnel above."
 )
-summary = comparisons.therapist_summary(groups, residuals, points)
+summary = ui.shaped(comparisons.therapist_summary, groups, residuals, points)
 st.dataframe(
-    comparisons.therapist_table(summary, measure=measure),
+    ui.shaped(comparisons.therapist_table, summary, measure=measure),
     hide_index=True,
     row_height=ui.WRAPPED_ROW_HEIGHT,  # a long "Note" or "Position" wraps
     column_config={
@@ -150,7 +150,7 @@ def show_caseload(filters: Filters, therapists: list[str]) -> None:
         "worse. A prompt to review the plan with the client, not a verdict."
     )
     current_alerts = ui.off_track_alerts(filters)
-    alerts = comparisons.caseload_alerts(current_alerts, therapist, links=False)
+    alerts = ui.shaped(comparisons.caseload_alerts, current_alerts, therapist, links=False)
     if alerts.empty:
         st.success("No current client of this therapist is flagged.")
     else:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+import streamlit as st
 from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
@@ -127,6 +131,14 @@ def test_a_long_caseload_pages_and_its_download_holds_every_row(
     seeded_db_env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ui, "TABLE_PAGE_ROWS", 10)  # the sample's caseloads are under 50
+    downloads = {}
+    draw = st.download_button
+
+    def record(label: str, data: Callable[[], bytes], **options: Any) -> bool:
+        downloads[options.get("key")] = data
+        return draw(label, data, **options)
+
+    monkeypatch.setattr(st, "download_button", record)
     at = open_page(PAGE)
     at.selectbox(key="therapist").set_value("Sarah Okafor").run()
     assert not at.exception
@@ -146,6 +158,11 @@ def test_a_long_caseload_pages_and_its_download_holds_every_row(
         pd.concat(shown).reset_index(drop=True)[["Client", "Name", "Series"]],
         full[["Client", "Name", "Series"]],
         check_dtype=False,
+    )
+
+    csv = pd.read_csv(io.BytesIO(downloads["csv-caseload"]()))
+    assert (
+        len(csv) == 39 and csv["Client"].tolist() == full["Client"].str.split("=").str[-1].tolist()
     )
 
     # A shorter caseload has one page: no pager, and the page number is forgotten.
