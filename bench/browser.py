@@ -37,7 +37,9 @@ CHROMIUM_ARGS = [
 ]
 TIMEOUT_MS = 300_000
 STABLE_SECONDS = 0.3  # the drawn state must hold this long (a run can pause between steps)
-# The page's title, whether the script has finished, visible charts and those drawn.
+# The page's title, whether the script has finished, visible charts and those drawn, and the
+# placeholders of elements still loading (a tab's first chart waits for Vega's code to load,
+# after the script has finished).
 STATE = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   const title = document.querySelector('[data-testid="stMain"] h1');
@@ -48,6 +50,7 @@ STATE = """() => {
     finished: !!app && app.getAttribute('data-test-script-state') === 'notRunning',
     charts: charts.length,
     drawn: charts.filter((chart) => chart.querySelector('canvas, svg')).length,
+    loading: document.querySelectorAll('[data-testid="stMain"] [data-testid="stSkeleton"]').length,
   };
 }"""
 
@@ -105,7 +108,12 @@ def _timed(tab: Any, what: str, title: str, navigate: Any) -> dict[str, Any]:
     state: dict[str, Any] = {}
     while time.perf_counter() - started < TIMEOUT_MS / 1000:
         state = tab.evaluate(STATE)
-        done = state["title"] == title and state["finished"] and state["drawn"] == state["charts"]
+        done = (
+            state["title"] == title
+            and state["finished"]
+            and state["drawn"] == state["charts"]
+            and not state["loading"]
+        )
         now = time.perf_counter()
         if not done:
             drawn_at = None
