@@ -118,10 +118,12 @@ def client_choices(
     therapists: Iterable[str] = (),
     headache_types: Iterable[str] = (),
     baseline_sources: Iterable[str] = (),
+    locations: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Clients the picker offers (`client_id`, `label`), by id.
 
-    With `therapists`, only clients who had a session with one of them; with `headache_types`,
+    With `therapists`, only clients who had a session with one of them; with `locations`, only
+    clients who had a session at one of them; with `headache_types`,
     only clients of those types; with `baseline_sources` ("diary", "recall", "not_recorded"),
     only clients whose baseline came from one of them. Empty means everyone.
     """
@@ -129,6 +131,10 @@ def client_choices(
     chosen_therapists = list(therapists)
     if chosen_therapists:
         seen = sessions.loc[sessions["therapist"].isin(chosen_therapists), "client_id"]
+        keep &= clients["client_id"].isin(seen)
+    chosen_locations = list(locations)
+    if chosen_locations and "location" in sessions:
+        seen = sessions.loc[sessions["location"].isin(chosen_locations), "client_id"]
         keep &= clients["client_id"].isin(seen)
     chosen_types = list(headache_types)
     if chosen_types:

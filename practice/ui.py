@@ -1388,11 +1388,12 @@ TABLE_PAGE_ROWS = 50  # rows a client table shows at a time; its download holds 
 def client_matches(filters: Filters, query: str) -> tuple[pd.DataFrame, int, int]:
     """The first `CLIENT_MATCHES` clients (`client_id`, `label`) whose id or name contains
     `query` (`progress.search_clients`) among those the user may see and the sidebar's
-    therapist, headache-type and baseline filters keep; how many match; how many were searched."""
+    therapist, location, headache-type and baseline filters keep; how many match; how many
+    were searched."""
     return _client_matches(
         data_version(),
         current_user(),
-        (filters.therapists, filters.headache_types, filters.baseline_sources),
+        (filters.therapists, filters.headache_types, filters.baseline_sources, filters.locations),
         str(query or "").strip().casefold(),
     )
 
@@ -1401,7 +1402,7 @@ def client_matches(filters: Filters, query: str) -> tuple[pd.DataFrame, int, int
 def _client_matches(
     version: tuple[int, int],
     user: auth.SignedInUser | None,
-    narrowed_by: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]],
+    narrowed_by: tuple[tuple[str, ...], ...],
     query: str,
 ) -> tuple[pd.DataFrame, int, int]:
     choices = _client_choices(version, user, narrowed_by)
@@ -1414,14 +1415,15 @@ def _client_matches(
 def _client_choices(
     version: tuple[int, int],
     user: auth.SignedInUser | None,
-    narrowed_by: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]],
+    narrowed_by: tuple[tuple[str, ...], ...],
 ) -> pd.DataFrame:
-    therapists, headache_types, baseline_sources = narrowed_by
+    therapists, headache_types, baseline_sources, locations = narrowed_by
     return progress.client_choices(
         *_scoped_frames(version, user),
         therapists=therapists,
         headache_types=headache_types,
         baseline_sources=baseline_sources,
+        locations=locations,
     )
 
 

@@ -115,3 +115,41 @@ def test_front_desk_cannot_tell_a_stored_value_from_the_check(
 def test_only_the_owner_sees_stored_values() -> None:
     assert sees_stored_values(OWNER) and sees_stored_values(Actor(None, None))
     assert not sees_stored_values(FRED)
+
+
+# --- an owner limited to some locations (issue 12) -------------------------------------------
+HARBOUR_OWNER = Actor("hana", "owner", ("Harbour",))
+
+
+def test_an_owner_limited_to_a_location_cannot_tell_stored_values_from_the_check() -> None:
+    assert not sees_stored_values(HARBOUR_OWNER)
+
+
+def test_an_owner_limited_to_a_location_undoes_only_their_own_small_imports(
+    sqlite_engine: Engine,
+) -> None:
+    import_files(sqlite_engine, [("a.csv", PRACTICE)], imported_by="anna")
+    import_files(sqlite_engine, [("b.csv", ONE_MORE)], imported_by="fred")
+    with pytest.raises(UndoRefused, match="import #2 was not made by you"):
+        undo_import(sqlite_engine, 2, actor=HARBOUR_OWNER)
+    undo_import(sqlite_engine, 2, actor=FRED)
+    import_files(sqlite_engine, [("b.csv", ONE_MORE)], imported_by="hana")
+    undo_import(sqlite_engine, 3, actor=HARBOUR_OWNER)
+    assert clients(sqlite_engine) == 20
+
+
+def test_an_owner_limited_to_a_location_cannot_undo_a_large_share(sqlite_engine: Engine) -> None:
+    import_files(sqlite_engine, [("a.csv", PRACTICE)], imported_by="hana")
+    with pytest.raises(UndoRefused) as refused:
+        undo_import(sqlite_engine, 1, actor=HARBOUR_OWNER)
+    assert "more than an owner limited to some locations may remove" in str(refused.value)
+    assert clients(sqlite_engine) == 20
+
+
+def test_the_actor_of_a_limited_user_carries_their_locations() -> None:
+    from practice.auth import SignedInUser
+
+    actor = Actor.of(SignedInUser("hana", "owner", locations=("Harbour", "Old Town")))
+    assert actor == Actor("hana", "owner", ("Harbour", "Old Town"))
+    assert not actor.whole_practice
+    assert Actor.of(SignedInUser("anna", "owner")).whole_practice

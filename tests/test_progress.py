@@ -113,6 +113,21 @@ def test_client_choices_follow_the_therapist_and_headache_type_filters(
     assert choices["client_id"].tolist() == expected
 
 
+def test_client_choices_follow_the_location_filter() -> None:
+    sessions = make_sessions()
+    # C1 was seen at Harbour once (a later session elsewhere), C3 only at Old Town.
+    sessions["location"] = ["Harbour", None, "Old Town", "Old Town", None, "Old Town"]
+    clients = make_clients()
+    harbour = progress.client_choices(clients, sessions, locations=["Harbour"])
+    assert harbour["client_id"].tolist() == ["C1"]
+    old_town = progress.client_choices(clients, sessions, locations=["Old Town"])
+    assert old_town["client_id"].tolist() == ["C1", "C3"]
+    assert progress.client_choices(clients, sessions, locations=["Nowhere"]).empty
+    # A practice whose data names no location: the filter cannot narrow anything.
+    unnamed = progress.client_choices(clients, make_sessions(), locations=["Harbour"])
+    assert unnamed["client_id"].tolist() == ["C1", "C2", "C3"]
+
+
 @pytest.mark.parametrize(
     ("query", "limit", "expected", "found"),
     [

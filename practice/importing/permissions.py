@@ -5,6 +5,10 @@ imports, only the newest, and only while the undo removes at most
 `UNDO_MAX_SHARE_FRONT_DESK` of the practice; anything larger needs the owner. The check step
 shows front desk only how many clients and sessions are new and how many are already stored,
 never which stored values an import would change (that would reveal them).
+
+An owner limited to some locations (issue 12, `users add --location`) sees only those
+locations' clients, so on imports they follow the front desk's rules: an import's stored values
+and the undo of someone else's import reach clients of every location.
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ from practice import config
 from practice.auth import SignedInUser
 from practice.models import Client, Import, Session
 
-# Roles that see what an import would change in stored records (updated vs unchanged).
-_SEES_STORED_VALUES = frozenset({"owner"})
 _MAY_UNDO = frozenset({"owner", "front_desk"})
+# Who is held to the share limit, in words ("more than front desk may remove").
+_WHO = {"front_desk": "front desk", "owner": "an owner limited to some locations"}
 
 
 @dataclass(frozen=True)
@@ -32,16 +36,26 @@ class Actor:
 
     username: str | None
     role: str | None
+    # The locations the user is limited to (practice.access); empty: every location.
+    locations: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, user: SignedInUser | None) -> Actor:
         """The actor for a signed-in user (None: demo mode, anyone may act)."""
-        return cls(user.username, user.role) if user is not None else cls(None, None)
+        if user is None:
+            return cls(None, None)
+        return cls(user.username, user.role, tuple(user.locations))
+
+    @property
+    def whole_practice(self) -> bool:
+        """Whether this actor sees every client: the command line, demo mode, or an owner
+        not limited to some locations."""
+        return self.role is None or (self.role == "owner" and not self.locations)
 
 
 def sees_stored_values(actor: Actor) -> bool:
     """Whether the check step may show updated/unchanged counts (they reveal stored values)."""
-    return actor.role is None or actor.role in _SEES_STORED_VALUES
+    return actor.whole_practice
 
 
 def undo_refusal(conn: Connection, import_id: int, actor: Actor) -> str | None:
@@ -50,7 +64,7 @@ def undo_refusal(conn: Connection, import_id: int, actor: Actor) -> str | None:
     Only the role rules live here; that imports are undone newest first is the undo's own rule
     (practice.importing.undo), checked in the same transaction.
     """
-    if actor.role is None or actor.role == "owner":
+    if actor.whole_practice:
         return None
     if actor.role not in _MAY_UNDO:
         return "only the owner or the front desk can undo an import"
@@ -67,8 +81,8 @@ def undo_refusal(conn: Connection, import_id: int, actor: Actor) -> str | None:
     if row.status == "completed" and share > config.UNDO_MAX_SHARE_FRONT_DESK:
         return (
             f"undoing import #{import_id} would remove {share:.0%} of the practice's records, "
-            f"more than front desk may remove ({config.UNDO_MAX_SHARE_FRONT_DESK:.0%}, setting "
-            "PRACTICE_UNDO_MAX_SHARE_FRONT_DESK); ask the owner to undo it"
+            f"more than {_WHO[actor.role]} may remove ({config.UNDO_MAX_SHARE_FRONT_DESK:.0%}, "
+            "setting PRACTICE_UNDO_MAX_SHARE_FRONT_DESK); ask the owner to undo it"
         )
     return None
 
