@@ -102,3 +102,25 @@ def test_empty_invalid_and_not_mutated(sessions: pd.DataFrame) -> None:
         immediate_relief(sessions, by="room")
     with pytest.raises(ValueError, match="clients must be a pandas DataFrame"):
         immediate_relief(sessions, by="headache_type")
+
+
+def test_technique_cells_blank_missing_single_several_and_repeated() -> None:
+    cells = ["", None, "nan", " ; ", "a", "b; a ;b", "a;a", " c ", "a;c;b", "c"]
+    sessions = make_sessions(
+        [
+            {"client_id": f"C{i % 3}", "day": i, "pain_pre": 8, "pain_post": 8 - i, "techniques": t}
+            for i, t in enumerate(cells)
+        ]
+    )
+    # Every other session first: a filtered frame keeps its own index labels.
+    sessions = pd.concat([sessions.iloc[1::2], sessions.iloc[::2]])
+    table = immediate_relief(sessions, by="technique").set_index("group")
+    assert list(table.index) == ["a", "c", "b"]  # most sessions first
+    # Sessions 0-3 name no technique; a technique named twice in a session counts once.
+    assert table["n_sessions"].to_dict() == {"a": 4, "b": 2, "c": 3}
+    assert table["relief_mean"].to_dict() == {
+        "a": (4 + 5 + 6 + 8) / 4,
+        "b": (5 + 8) / 2,
+        "c": (7 + 8 + 9) / 3,
+    }
+    assert table["n_clients"].to_dict() == {"a": 3, "b": 1, "c": 3}
