@@ -1,12 +1,26 @@
 """Overview: how the practice's clients are doing, and who needs a look."""
 
+from datetime import date
 from functools import partial
 
+import pandas as pd
 import streamlit as st
 
-from practice import config, overview, reports, ui
+from practice import config, overview, ui
 from practice.charts import overview as charts
 from practice.formatting import estimate_text, interval_text, period_text
+
+
+def practice_report_pdf(
+    clients: pd.DataFrame, sessions: pd.DataFrame, *, start: date, end: date, outcomes: pd.DataFrame
+) -> bytes:
+    """The practice report's PDF, built when its button is clicked."""
+    # Imported here: fpdf2 and the report's modules take 1-2 s to import, which every cold
+    # start paid for a button most visits never click.
+    from practice import reports
+
+    return reports.practice_report_pdf(clients, sessions, start=start, end=end, outcomes=outcomes)
+
 
 ui.require_router(__file__)
 filters = ui.current_filters()
@@ -41,7 +55,7 @@ if user is None or user.role == "owner":  # the report holds the therapist funne
     ui.download_report(
         "Download practice report (PDF)",
         data=partial(
-            reports.practice_report_pdf,
+            practice_report_pdf,
             ui.load_clients(),
             ui.load_sessions(),
             start=first,
