@@ -104,26 +104,38 @@ def _technique_rows(techniques: pd.Series) -> tuple[np.ndarray, pd.api.extension
 
 
 def _summarise(frame: pd.DataFrame) -> pd.DataFrame:
-    by_group = frame.groupby("group")
+    # Integer codes for the groups and clients (sorted as groupby sorts the labels): the same
+    # rows summed in the same order as grouping by the labels, without hashing text per row.
+    group, labels = pd.factorize(frame["group"], sort=True)
+    client, _ = pd.factorize(frame["client_id"], sort=True)  # -1: no client, not counted
+    named = group >= 0
+    group, client = group[named], client[named]
+    relief = pd.Series(frame["relief"].to_numpy(float)[named])
+    by_group = relief.groupby(group)
     table = pd.DataFrame(
         {
             "n_sessions": by_group.size(),
-            "n_clients": by_group["client_id"].nunique(),
-            "relief_mean": by_group["relief"].mean(),
-            "relief_sd": by_group["relief"].std(ddof=1),
+            "relief_mean": by_group.mean(),
+            "relief_sd": by_group.std(ddof=1),
         }
     )
     # The closed form of CR1, not a library: statsmodels gives this interval only from one
     # fitted OLS per group (fit(cov_type="cluster")), which cannot be vectorised over the
     # groups; tests/test_analysis_relief.py checks the two agree.
-    residual = frame["relief"] - frame["group"].map(table["relief_mean"])
-    per_client = residual.groupby([frame["group"], frame["client_id"]]).sum()
-    spread = (per_client**2).groupby(level="group").sum()
+    residual = relief - table["relief_mean"].to_numpy()[group]
+    clients = int(client.max(initial=-1)) + 1
+    in_cluster = client >= 0
+    pair = group[in_cluster].astype(np.int64) * clients + client[in_cluster]
+    per_client = residual[in_cluster].groupby(pair).sum()  # sorted by group, then client
+    pair_group = per_client.index.to_numpy(np.int64) // max(clients, 1)
+    table.insert(1, "n_clients", np.bincount(pair_group, minlength=len(table)))
+    spread = (per_client**2).groupby(pair_group).sum()
     clusters = table["n_clients"].astype(float)
     se = np.sqrt(clusters / (clusters - 1) * spread) / table["n_sessions"]
     df = (clusters - 1).where(clusters >= 2)
     half = stats.t.ppf(0.5 + CONFIDENCE / 2, df) * se
     table["relief_ci_low"] = table["relief_mean"] - half
     table["relief_ci_high"] = table["relief_mean"] + half
-    table = table.rename_axis("group").reset_index()
+    table.index = labels.take(table.index.to_numpy()).rename("group")
+    table = table.reset_index()
     return table.sort_values(["n_sessions", "group"], ascending=[False, True], kind="stable")
