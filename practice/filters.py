@@ -75,7 +75,7 @@ def filter_outcomes(outcomes: pd.DataFrame, filters: Filters) -> pd.DataFrame:
         keep &= outcomes["headache_type"].isin(filters.headache_types)
     if filters.baseline_sources:
         keep &= outcome_baseline_sources(outcomes).isin(filters.baseline_sources)
-    return outcomes[keep]
+    return _selected(outcomes, keep)
 
 
 def filter_sessions(
@@ -102,7 +102,17 @@ def filter_sessions(
     if filters.baseline_sources:
         sources = baseline_source_keys(clients.set_index("client_id")["baseline_source"])
         keep &= sessions["client_id"].map(sources).isin(filters.baseline_sources)
-    return sessions[keep]
+    return _selected(sessions, keep)
+
+
+def _selected(frame: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
+    """`frame[keep]`; a shallow copy when every row is kept."""
+    # Without a filter every row is kept, and frame[keep] copied every column of every row
+    # (0.7 s of the Overview's cold start at 1,000,000 sessions); copy-on-write keeps the
+    # shallow copy as independent of `frame` as the copy was.
+    if bool(keep.all()):
+        return frame.copy(deep=False)
+    return frame[keep]
 
 
 def baseline_source_keys(sources: pd.Series) -> pd.Series:
