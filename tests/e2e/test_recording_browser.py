@@ -24,12 +24,16 @@ def test_an_owner_records_corrects_and_deletes_a_session(signed_in_app_url, page
     techniques.locator("input").press_sequentially("Stretching")
     page.get_by_role("option", name="Stretching").click()
     page.keyboard.press("Escape")
+    # Leave each number box before sending a form, so the new value is committed first (a
+    # click straight from the box can send the form with the old value on a busy machine).
     form.get_by_role("spinbutton", name="Pain before").fill("11")
+    form.get_by_role("spinbutton", name="Pain before").press("Tab")
     form.get_by_role("button", name="Record session").click()
     page.get_by_text("Pain before: must be between 0 and 10").wait_for()
     wait_until_idle(page)
 
     form.get_by_role("spinbutton", name="Pain before").fill("6")
+    form.get_by_role("spinbutton", name="Pain before").press("Tab")
     form.get_by_role("button", name="Record session").click()
     page.get_by_text("recorded.", exact=False).first.wait_for()
     wait_until_idle(page)
@@ -39,8 +43,6 @@ def test_an_owner_records_corrects_and_deletes_a_session(signed_in_app_url, page
     pain = correction.get_by_role("spinbutton", name="Pain before")
     assert pain.input_value() == "6.00"
     pain.fill("4")
-    # Leave the box first so the new value is committed before the form is sent (a click
-    # straight from the box can send the form with the old value on a busy machine).
     pain.press("Tab")
     correction.get_by_role("button", name="Save correction").click()
     page.get_by_text("Correction saved (pain_pre).").wait_for()
