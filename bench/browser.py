@@ -146,41 +146,48 @@ def _follow(tab: Any, title: str) -> None:
 
 
 @contextlib.contextmanager
-def running_server(url: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`streamlit run app.py` over the database at `url`, on a free port, until the block ends."""
-    port = _free_port()
-    env = {**os.environ, "PRACTICE_DATABASE_URL": url, "PRACTICE_SEED_SAMPLE": "0"}
+def running_server(
+    url: str, *, script: str = "app.py", seed: bool = False, log: Path | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`streamlit run SCRIPT` over the database at `url`, on a free port, until the block ends
+    (also the browser tests' server: `serve.py`, seeded with the sample, output to `log`)."""
+    port = free_port()
+    env = {**os.environ, "PRACTICE_DATABASE_URL": url, "PRACTICE_SEED_SAMPLE": str(int(seed))}
     command = [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        str(stages.ROOT / "app.py"),
+        str(stages.ROOT / script),
         "--server.headless=true",
         "--server.address=127.0.0.1",
         f"--server.port={port}",
         "--browser.gatherUsageStats=false",
         "--server.fileWatcherType=none",
     ]
-    server = subprocess.Popen(  # noqa: S603 (our own interpreter and app)
-        command, cwd=stages.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for_health(base, server)
-        yield base, server
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with contextlib.ExitStack() as stack:
+        output = stack.enter_context(log.open("w")) if log else subprocess.DEVNULL
+        server = subprocess.Popen(  # noqa: S603 (our own interpreter and app)
+            command, cwd=stages.ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_for_health(base, server)
+            yield base, server
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
-def _wait_for_health(base: str, server: subprocess.Popen[bytes]) -> None:
+def wait_for_health(base: str, server: subprocess.Popen[bytes]) -> None:
+    """Return once Streamlit at `base` answers its health check (fail if it exits first)."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if server.poll() is not None:

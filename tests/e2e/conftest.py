@@ -8,32 +8,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bench.browser import CHROMIUM, CHROMIUM_ARGS, running_server
 from practice import auth
 from practice.bootstrap import open_database
-from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 REQUIRE_BROWSER = os.environ.get("HEADWAY_REQUIRE_BROWSER") == "1"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 # (name, role, password, therapist) of the users of the signed-in app.
 USERS = (
     ("anna", "owner", "owner-password", None),
@@ -63,30 +48,9 @@ def running_app(
         for name, (role, password, therapist) in (users or {}).items():
             auth.add_user(conn, name, role, password, therapist_name=therapist)
     engine.dispose()
-    port = free_port()
-    env = {**os.environ, "PRACTICE_DATABASE_URL": url_db, "PRACTICE_SEED_SAMPLE": "1"}
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "serve.py"),
-        "--server.headless=true",
-        "--server.address=127.0.0.1",
-        f"--server.port={port}",
-        "--browser.gatherUsageStats=false",
-        "--server.fileWatcherType=none",
-    ]
-    log = (base / "streamlit.log").open("w")
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for_health(url, server)
+    log = base / "streamlit.log"
+    with running_server(url_db, script="serve.py", seed=True, log=log) as (url, _server):
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -102,20 +66,6 @@ def signed_in_app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     users = {name: (role, password, therapist) for name, role, password, therapist in USERS}
     with running_app(tmp_path_factory.mktemp("e2e-users"), users=users) as url:
         yield url
-
-
-def _wait_for_health(url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:  # noqa: S310 (loopback)
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError("streamlit did not become healthy within 60 s")
 
 
 @pytest.fixture(scope="module")
