@@ -74,11 +74,19 @@ statistic = statistic_box.radio(
     key="statistic",
 )
 assert statistic is not None
+
+
+def funnel_frames(by: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The adjusted residuals per `by` group (the table's "Position"), and the funnel's points
+    for the chosen statistic (the same frame when that statistic is the residual)."""
+    residuals = ui.funnel_data(filters, measure=measure, statistic="adjusted_residual", by=by)
+    if statistic == "adjusted_residual":
+        return residuals, residuals
+    return residuals, ui.funnel_data(filters, measure=measure, statistic=statistic, by=by)
+
+
 groups = ui.compare_groups(filters, by="therapist", measure=measure)
-residuals = ui.funnel_data(filters, measure=measure, statistic="adjusted_residual")
-points = residuals
-if statistic == "responder_rate":
-    points = ui.funnel_data(filters, measure=measure, statistic="responder_rate")
+residuals, points = funnel_frames("therapist")
 
 if statistic == "responder_rate":
     value_title = f"Responder rate ({comparisons.RESPONDER_RULES[measure]})"
@@ -178,30 +186,26 @@ if outcomes["location"].nunique() > 1:  # a chain: its clinics, compared the sam
         "The same funnel for the practice's locations (each series counts at the location of "
         "its latest session): case mix allowed for, small locations not judged, never ranked."
     )
-    by_location = ui.funnel_data(filters, measure=measure, statistic=statistic, by="location")
-    location_residuals = by_location
-    if statistic != "adjusted_residual":
-        location_residuals = ui.funnel_data(
-            filters, measure=measure, statistic="adjusted_residual", by="location"
-        )
+    location_residuals, by_location = funnel_frames("location")
     if not by_location.empty:
         ui.show_chart(
-            charts.funnel_chart(
+            partial(
+                funnel_chart,
                 by_location,
-                analysis.funnel_curve(by_location),
                 value_title=value_title,
                 percent=statistic == "responder_rate",
             ),
             f"location-funnel-{measure}.png",
             key="png-location-funnel",
         )
-    locations = comparisons.therapist_summary(
+    locations = ui.shaped(
+        comparisons.therapist_summary,
         ui.compare_groups(filters, by="location", measure=measure),
         location_residuals,
         by_location,
     )
     st.dataframe(
-        comparisons.therapist_table(locations, measure=measure).rename(
+        ui.shaped(comparisons.therapist_table, locations, measure=measure).rename(
             columns={"Therapist": "Location"}
         ),
         hide_index=True,
