@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
 from practice import config
@@ -16,6 +17,7 @@ from practice.analysis import (
     adjusted_differences,
     compare_groups,
 )
+from practice.analysis.groups import fit_ols
 from tests.analysis_frames import make_outcomes
 
 Z = 1.959963984540054  # two-sided 95 % normal quantile
@@ -277,3 +279,57 @@ def test_input_is_not_mutated(small: pd.DataFrame) -> None:
 def test_invalid_arguments_are_named(small: pd.DataFrame, kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         compare_groups(small, **kwargs)
+
+
+def random_design(seed: int, n: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """An ANCOVA-shaped design (intercept, three group dummies, baseline, age) and outcome."""
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, 4, n)
+    baseline = rng.integers(0, 29, n).astype(float)
+    age = rng.integers(18, 90, n).astype(float)
+    dummies = [(group == g).astype(float) for g in (1, 2, 3)]
+    design = np.column_stack([np.ones(n), *dummies, baseline, age])
+    return design, 0.6 * baseline + group + rng.normal(0, 3, n)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_fit_ols_agrees_with_statsmodels(seed: int) -> None:
+    design, y = random_design(seed)
+    ours, theirs = fit_ols(y, design), sm.OLS(y, design).fit()
+    assert ours.df_resid == theirs.df_resid
+    for mine, reference in [
+        (ours.params, theirs.params),
+        (ours.bse, theirs.bse),
+        (ours.conf_int(alpha=0.05), theirs.conf_int(alpha=0.05)),
+        (ours.pvalues, theirs.pvalues),
+        (ours.resid, theirs.resid),
+    ]:
+        np.testing.assert_allclose(mine, reference, rtol=1e-9, atol=0)
+    assert ours.scale == pytest.approx(theirs.scale, rel=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore:The design matrix is rank-deficient")
+@pytest.mark.parametrize(
+    "change",
+    [
+        "duplicate column",  # a covariate that repeats a group dummy (one client, one level)
+        "constant column",  # a covariate constant, collinear with the intercept
+        "empty group",  # a dummy of zeros
+        "ill conditioned",  # nearly collinear columns
+    ],
+)
+def test_fit_ols_leaves_rank_deficient_designs_to_statsmodels(change: str) -> None:
+    design, y = random_design(4)
+    extra = {
+        "duplicate column": design[:, 1],
+        "constant column": np.full(len(y), 3.0),
+        "empty group": np.zeros(len(y)),
+        "ill conditioned": design[:, 4] + 1e-7 * design[:, 5],
+    }[change]
+    design = np.column_stack([design, extra])
+    ours, theirs = fit_ols(y, design), sm.OLS(y, design).fit()
+    # The same minimum-norm estimates and residual degrees of freedom, bit for bit.
+    assert ours.df_resid == theirs.df_resid
+    np.testing.assert_array_equal(ours.params, theirs.params)
+    np.testing.assert_array_equal(ours.bse, theirs.bse)
+    np.testing.assert_array_equal(ours.conf_int(alpha=0.05), theirs.conf_int(alpha=0.05))
