@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import statsmodels.formula.api as smf
+import statsmodels.api as sm
 
 from practice import config
 from practice.analysis._common import (
@@ -26,7 +26,7 @@ from practice.analysis._common import (
     require_frame,
     require_measure,
 )
-from practice.analysis.groups import as_categories, model_frame, population_rows
+from practice.analysis.groups import design_matrix, model_frame, population_rows
 
 FUNNEL_COLUMNS = [
     "group_by",
@@ -151,13 +151,14 @@ def _rate_units(rows: pd.DataFrame, flag: str) -> pd.DataFrame:
 def _residual_units(rows: pd.DataFrame, spec: Measure, skip: str) -> pd.DataFrame:
     """Mean residual per group of latest ~ baseline + case mix (no group term); target 0."""
     model, terms = model_frame(rows, spec, skip=skip)
-    rhs = " + ".join(terms) or "1"  # sex and headache type are categoricals
     if len(model) < 3:
         return pd.DataFrame()
-    fit = smf.ols(f"latest ~ {rhs}", data=as_categories(model)).fit()
+    # latest ~ terms, fitted on the design matrix patsy would build for that formula (no
+    # group levels: no group term), without parsing a formula on every filter change.
+    fit = sm.OLS(model["latest"].to_numpy(float), design_matrix(model, [], terms)).fit()
     if fit.df_resid < 1:
         return pd.DataFrame()
-    residual = fit.resid.groupby(model["group"])
+    residual = pd.Series(fit.resid, index=model.index).groupby(model["group"])
     units = pd.DataFrame({"n": residual.size(), "value": residual.mean()})
     units = units.assign(target=0.0, unit_sd=float(np.sqrt(fit.scale)))
     return units.rename_axis("group").reset_index()
