@@ -6,16 +6,16 @@ client codes (`client_id`) and therapist names, as users know them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import Connection, Date, Float, Integer, Select, String, func, select
+from sqlalchemy import Connection, Date, Engine, Float, Integer, Select, String, func, select
 
-from practice import db
+from practice import columnar, db
 from practice.columns import COLUMNS, SESSION_NUMBER_COLUMNS
 from practice.models import (
     AuditEvent,
@@ -49,6 +49,11 @@ CLIENT_FRAME = select(
     Client.triggers,
     Client.referral_source,
 ).order_by(Client.client_code)
+
+# What the fetch_* functions read from: a SQLAlchemy connection the caller owns, or the Arrow
+# reader of one snapshot (`fetch_in_snapshot`).
+Source = Connection | columnar.ArrowReader
+T = TypeVar("T")
 
 # Rows are taken from the driver's cursor this many at a time and turned into typed columns at
 # once: pandas.read_sql keeps every row as a tuple of Python objects until the end (about 1 GB
@@ -96,13 +101,13 @@ SESSION_FRAME_COLUMNS = (
 NUMERIC_CLIENT_COLUMNS = tuple(c.name for c in COLUMNS if c.part == "intake" and c.kind == "number")
 
 
-def fetch_clients(conn: Connection) -> pd.DataFrame:
+def fetch_clients(conn: Source) -> pd.DataFrame:
     """Every client with their intake, one row each, ordered by client code."""
     frame = read_columns(conn, CLIENT_FRAME)
     return _as_floats(frame, NUMERIC_CLIENT_COLUMNS)
 
 
-def fetch_sessions(conn: Connection) -> pd.DataFrame:
+def fetch_sessions(conn: Source) -> pd.DataFrame:
     """Every session with its client code, therapist name and series number, oldest first
     (ordered by client code, date and therapist name)."""
     rows = read_columns(conn, SESSION_ROWS)
@@ -135,7 +140,7 @@ def fetch_sessions(conn: Connection) -> pd.DataFrame:
 
 
 def _positions(
-    conn: Connection, pairs: Select[int, Any], ids: pd.Series
+    conn: Source, pairs: Select[int, Any], ids: pd.Series
 ) -> tuple[pd.Series, np.ndarray]:
     """The values of `pairs` (id, value) in query order, and where each of `ids` is among them
     (-1 for a missing id)."""
@@ -171,16 +176,33 @@ DIARY_FRAME = (
 )
 
 
-def fetch_diary_days(conn: Connection) -> pd.DataFrame:
+def fetch_diary_days(conn: Source) -> pd.DataFrame:
     """Every headache diary day with its client code, oldest first per client."""
     frame = read_columns(conn, DIARY_FRAME)
     frame["headache"] = frame["headache"].astype(bool)
     return _as_floats(frame, ("severity", "pain", "medication"))
 
 
-def read_columns(conn: Connection, statement: Select[*tuple[Any, ...]]) -> pd.DataFrame:
-    """A query's rows as a frame, as `db.read_frame` gives it (date columns as datetime64), read
-    from the driver's cursor in chunks, each turned into typed columns at once."""
+def fetch_in_snapshot(engine: Engine, fetch: Callable[[Source], T]) -> T:
+    """`fetch(source)` over one consistent snapshot of `engine`'s database: read as Arrow
+    columns (`columnar`) where the engine's URL allows it, else through SQLAlchemy."""
+    try:
+        with columnar.open_reader(engine) as reader:
+            return fetch(reader)
+    except columnar.Unavailable:
+        pass  # the same frames, read the slower way
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":  # SQLite's reads share one transaction already
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        return fetch(conn)
+
+
+def read_columns(conn: Source, statement: Select[*tuple[Any, ...]]) -> pd.DataFrame:
+    """A query's rows as a frame, as `db.read_frame` gives it (date columns as datetime64): from
+    the Arrow reader's table, or from the driver's cursor in chunks, each turned into typed
+    columns at once."""
+    if isinstance(conn, columnar.ArrowReader):
+        return _frame_of_table(conn.read_table(statement), statement)
     result = conn.execute(statement)
     kinds = [column.type for column in statement.selected_columns]
     chunks: list[list[Any]] = [[] for _ in kinds]
@@ -231,6 +253,56 @@ def _joined(chunks: list[Any], kind: Any) -> Any:
     if joined.dtype == object:  # another type (a boolean): inferred from the values as read_sql
         return pd.Series(joined.tolist(), dtype=None)
     return joined
+
+
+def _frame_of_table(table: pa.Table, statement: Select[*tuple[Any, ...]]) -> pd.DataFrame:
+    """The Arrow reader's table as the frame `read_columns` gives from a cursor: the same
+    columns, dtypes and values."""
+    columns = {}
+    kinds = [column.type for column in statement.selected_columns]
+    arrays = table.columns
+    del table  # each Arrow column is freed once converted
+    for i, (name, kind) in enumerate(zip(statement.selected_columns.keys(), kinds, strict=True)):
+        columns[name] = _converted(arrays[i], kind)
+        arrays[i] = None
+    return pd.DataFrame(columns, copy=False)
+
+
+def _converted(column: pa.ChunkedArray, kind: Any) -> Any:
+    """One Arrow column as `_joined` gives it from a cursor's values."""
+    if not len(column):
+        return _joined([], kind)
+    if column.null_count == len(column):  # SQLite types a column of only NULLs as integers
+        return (
+            np.full(len(column), np.datetime64("NaT", "ns"))
+            if isinstance(kind, Date)
+            else (_nothing(len(column)))
+        )
+    if isinstance(kind, Date):
+        return _dates(column)
+    if isinstance(kind, String):
+        return pd.array(column, dtype="str")
+    if isinstance(kind, Float | Integer):
+        values = column.to_numpy()  # float64 with NaN where a value is missing
+        if isinstance(kind, Integer) and not column.null_count:
+            return values.astype("int64", copy=False)
+        values = values.astype("float64", copy=False)
+        return _nothing(len(values)) if np.isnan(values).all() else values
+    if column.null_count:  # another type (a boolean) with gaps: inferred as read_sql does
+        return pd.Series(column.to_pylist(), dtype=None)
+    return pd.Series(column.to_numpy(), dtype=None)
+
+
+def _dates(column: pa.ChunkedArray) -> np.ndarray:
+    """Dates (PostgreSQL's) or ISO texts (SQLite's) as datetime64[ns], NaT where missing."""
+    if pa.types.is_date(column.type):
+        return column.cast(pa.timestamp("ns")).to_numpy()
+    # Each distinct text is parsed once, as `_typed` parses a cursor's values.
+    encoded = column.combine_chunks().dictionary_encode()
+    texts = encoded.dictionary.to_numpy(zero_copy_only=False)
+    parsed = pd.DatetimeIndex(pd.to_datetime(texts)).astype("datetime64[ns]")
+    codes = encoded.indices.fill_null(-1).to_numpy()
+    return parsed.take(codes, allow_fill=True, fill_value=pd.NaT).to_numpy()
 
 
 def _nothing(length: int) -> np.ndarray:

@@ -518,14 +518,17 @@ def load_counts(version: tuple[int, int]) -> queries.PracticeCounts:
 
 @st.cache_resource(show_spinner="Loading sessions…", max_entries=2)
 def _cached_frames(version: tuple[int, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    with get_engine().connect() as conn:
-        return queries.fetch_clients(conn), queries.fetch_sessions(conn)
+    # Clients and sessions from one snapshot, as Arrow columns where the URL allows it.
+    return queries.fetch_in_snapshot(get_engine(), _read_frames)
+
+
+def _read_frames(source: queries.Source) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return queries.fetch_clients(source), queries.fetch_sessions(source)
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _cached_diary(version: tuple[int, int]) -> pd.DataFrame:
-    with get_engine().connect() as conn:
-        return queries.fetch_diary_days(conn)
+    return queries.fetch_in_snapshot(get_engine(), queries.fetch_diary_days)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
