@@ -85,11 +85,42 @@ def browser() -> Iterator[object]:
         launched.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    """Keep each phase's report on the test, so that the `page` fixture knows it failed."""
+    report = yield
+    item.stash.setdefault(_REPORTS, {})[report.when] = report
+    return report
+
+
+_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+
+
 @pytest.fixture
-def page(browser: object) -> Iterator[object]:
-    """A fresh browser tab, large enough for the dashboard's wide layout."""
+def page(browser: object, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
+    """A fresh browser tab, large enough for the dashboard's wide layout. When the test fails,
+    what the tab showed (its text, and a screenshot beside the test's files) joins the report:
+    a browser test that times out otherwise says only what it waited for."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
     tab = context.new_page()
     tab.set_default_timeout(60_000)
     yield tab
+    call = request.node.stash.get(_REPORTS, {}).get("call")
+    if call is not None and call.failed:
+        _describe_failed_page(tab, call, tmp_path / "failure.png")
     context.close()
+
+
+def _describe_failed_page(tab: object, report: pytest.TestReport, shot: Path) -> None:
+    try:
+        tab.screenshot(path=str(shot), full_page=True)  # type: ignore[attr-defined]
+        text = tab.locator("body").inner_text(timeout=5_000)  # type: ignore[attr-defined]
+        state = tab.evaluate(  # type: ignore[attr-defined]
+            "() => document.querySelector('[data-testid=\"stApp\"]')"
+            "?.getAttribute('data-test-script-state')"
+        )
+    except Exception as error:  # a closed tab must not hide the real failure
+        report.sections.append(("page at failure", f"could not be read: {error}"))
+        return
+    summary = f"url {tab.url}\nscript state {state}\nscreenshot {shot}\n\n{text[:4000]}"  # type: ignore[attr-defined]
+    report.sections.append(("page at failure", summary))
