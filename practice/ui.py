@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import pickle
+import secrets
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -395,15 +396,21 @@ def _call_session_route(method: str, body: dict[str, str], *, done: str) -> None
     """A script without visible content that calls the session route from this page.
 
     It marks the page (`<html data-headway-session=...>`) when the answer comes, so that the
-    browser tests wait for it. The only value put in the script is a ticket made by
-    `secrets.token_urlsafe` (letters, digits, - and _), written as a JSON string.
+    browser tests wait for it. The only values put in the script are a ticket made by
+    `secrets.token_urlsafe` (letters, digits, - and _) and a call id of hex digits, written as
+    JSON strings. Streamlit runs an element's script each time it mounts it, and may mount one
+    element twice: the call id makes the second run do nothing, so that a spent ticket's
+    refusal never overwrites the first answer.
     """
+    call = json.dumps(secrets.token_hex(8))
     script = (
+        "(() => { const calls = (window.headwaySessionCalls ??= new Set()); "
+        f"if (calls.has({call})) return; calls.add({call}); "
         f"fetch({json.dumps(SESSION_PATH)}, {{method: {json.dumps(method)}, "
         "credentials: 'same-origin', headers: {'Content-Type': 'application/json'}, "
         f"body: {json.dumps(json.dumps(body))}}})"
         f".then((r) => {{ document.documentElement.dataset.headwaySession = "
-        f"r.ok ? {json.dumps(done)} : 'refused'; }});"
+        f"r.ok ? {json.dumps(done)} : 'refused'; }}); }})();"
     )
     st.html(f"<script>{script}</script>", unsafe_allow_javascript=True)
 
