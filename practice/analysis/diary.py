@@ -176,7 +176,7 @@ def _window_values(windows: pd.DataFrame, keys: pd.MultiIndex, index: pd.Index) 
 
 def add_sources(outcomes: pd.DataFrame) -> pd.DataFrame:
     """`<measure>_source`: "diary" (both figures from it), "reported" (neither) or "mixed"."""
-    out = outcomes.copy()
+    out = outcomes.copy(deep=False)  # copy-on-write: adding columns never touches `outcomes`
     for key in DIARY_MEASURES:
         if f"{key}_latest_from" not in out:
             out[f"{key}_latest_from"] = _labelled(out[f"{key}_latest"], "sessions")

@@ -125,6 +125,7 @@ CHANGE_LABELS = (
 # change cannot be computed (fewer than 2 clients with a baseline, or no spread among them).
 NOT_JUDGED = "not enough data to judge"
 NO_CLEAR_CHANGE = "no clear change"
+_BASELINE_SOURCES = np.array(["first report", "intake", np.nan], dtype=object)
 
 
 def compute_client_outcomes(
@@ -261,21 +262,35 @@ def _prepare_sessions(sessions: pd.DataFrame, gap_days: int | None) -> pd.DataFr
     # the order sort_values gives, without comparing strings); `sk` numbers the series.
     client = pd.factorize(frame["client_id"], sort=True)[0][kept]
     series = frame["series_number"].to_numpy()[kept]
-    order = np.lexsort(
-        (
-            frame["session_id"].to_numpy()[kept],
-            frame["session_date"].to_numpy("datetime64[ns]")[kept],
-            series,
-            client,
-        )
+    keys = (
+        client,
+        series,
+        frame["session_date"].to_numpy("datetime64[ns]")[kept],
+        frame["session_id"].to_numpy()[kept],
     )
-    frame = frame.take(kept[order])  # one copy: the rows kept, in order
-    client, series = client[order], series[order]
+    # The data layer returns the sessions in nearly this order: when every row is kept and
+    # already in order, the sort (the same identity permutation) and the copy are skipped.
+    if len(kept) < len(frame) or not _in_order(keys):
+        order = np.lexsort(keys[::-1])
+        frame = frame.take(kept[order])  # one copy: the rows kept, in order
+        client, series = client[order], series[order]
     starts = np.ones(len(client), dtype=bool)
     starts[1:] = (client[1:] != client[:-1]) | (series[1:] != series[:-1])
     frame["sk"] = np.cumsum(starts) - 1
     frame["attended"] = frame["status"].eq("attended").fillna(False).astype(bool)
     return frame
+
+
+def _in_order(keys: tuple[np.ndarray, ...]) -> bool:
+    """Whether the rows are sorted by `keys` (the first key first), ties allowed."""
+    if len(keys[0]) < 2:
+        return True
+    before = np.zeros(len(keys[0]) - 1, dtype=bool)  # row i comes strictly before row i + 1
+    tied = np.ones(len(keys[0]) - 1, dtype=bool)
+    for key in keys:
+        before |= tied & (key[:-1] < key[1:])
+        tied &= key[:-1] == key[1:]
+    return bool((before | tied).all())
 
 
 def _attended_sessions(frame: pd.DataFrame) -> pd.DataFrame:
@@ -384,12 +399,34 @@ def _most_used(
     Also each (series, code) pair's first row and number of rows, sorted by series and code.
     """
     key = sk * (int(code.max(initial=0)) + 1) + code
+    # One row per series and code (its first use), sorted by series (`sk` is sorted) and code.
     _, first, count = np.unique(key, return_index=True, return_counts=True)
-    # One row per series and code (its first use), then the best of each series first.
-    ranked = np.lexsort((code[first], order[first], -count, sk[first]))
-    series = sk[first][ranked]
-    leading = np.r_[True, series[1:] != series[:-1]] if len(series) else np.zeros(0, bool)
-    return first[ranked[leading]], first, count
+    return first[_best_per_series(sk[first], count, order[first], code[first])], first, count
+
+
+def _best_per_series(
+    series: np.ndarray, count: np.ndarray, order: np.ndarray, code: np.ndarray
+) -> np.ndarray:
+    """Per series (`series` sorted), the position of its largest `count`, ties to the smallest
+    `order`, then the smallest `code` (unique within a series): one position per series.
+
+    Narrowed key by key within each run of a series (reduceat) instead of sorting the pairs.
+    """
+    if len(series) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if order.dtype.kind == "M":
+        if np.isnat(order).any():  # NaT sorts last, unlike its integer value: sort as before
+            ranked = np.lexsort((code, order, -count, series))
+            leading = np.r_[True, series[ranked][1:] != series[ranked][:-1]]
+            return ranked[leading]
+        order = order.view(np.int64)
+    starts = np.flatnonzero(np.r_[True, series[1:] != series[:-1]])
+    run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(series)]))
+    chosen = count == np.maximum.reduceat(count, starts)[run]
+    for values in (order.astype(np.int64), code.astype(np.int64)):
+        values = np.where(chosen, values, np.iinfo(np.int64).max)
+        chosen &= values == np.minimum.reduceat(values, starts)[run]
+    return np.flatnonzero(chosen)
 
 
 def _series_locations(frame: pd.DataFrame) -> pd.Series:
@@ -501,8 +538,8 @@ def _measure_frame(
     if measure.windowed:
         level = _window_mean(f_sk, f_day, level, WINDOW_DAYS)
     last = _last_per_group(f_sk, n)
-    source = pd.Series(np.where(from_intake, "intake", "first report"), index=intake.index)
-    baseline_series = pd.Series(baseline, index=intake.index)
+    # "intake", "first report", or NaN without a baseline: picked by position, as objects.
+    source = _BASELINE_SOURCES[np.where(np.isnan(baseline), 2, from_intake.astype(np.intp))]
     if point is None:
         latest = _take(level, last)
     else:
@@ -510,8 +547,8 @@ def _measure_frame(
         latest = _level_at(frame, point).reindex(intake.index).to_numpy(float)
     out = pd.DataFrame(
         {
-            f"{key}_baseline": baseline_series,
-            f"{key}_baseline_from": source.astype(object).where(baseline_series.notna()),
+            f"{key}_baseline": baseline,
+            f"{key}_baseline_from": pd.Series(source, index=intake.index, dtype=object),
             f"{key}_latest": latest,
         },
         index=intake.index,
