@@ -288,3 +288,66 @@ def test_a_role_that_may_not_turn_triggers_off_imports_the_same(postgres_url: st
             conn.execute(text("DROP OWNED BY headway_plain"))
             conn.execute(text("DROP ROLE headway_plain"))
         owner.dispose()
+
+
+# --- the bulk-insert shortcuts (practice.db.bulk_insert) -----------------------------------
+
+
+def indexes(engine: Engine) -> dict[str, list[str]]:
+    """Each table's index names (what an import must leave exactly as it found)."""
+    from sqlalchemy import inspect
+
+    with engine.connect() as conn:
+        inspector = inspect(conn)
+        return {
+            table: sorted(str(index["name"]) for index in inspector.get_indexes(table))
+            for table in Base.metadata.tables
+        }
+
+
+def test_an_import_larger_than_the_tables_leaves_their_indexes_as_they_were(
+    engine: Engine,
+) -> None:
+    """SQLite builds a large batch's secondary indexes after its rows; none goes missing."""
+    before = indexes(engine)
+    assert "ix_sessions_date" in before["sessions"]
+    import_files(engine, [("first.csv", FIRST)])
+    assert indexes(engine) == before
+
+
+def test_a_failed_bulk_insert_keeps_the_indexes_and_the_rows(engine: Engine) -> None:
+    import_files(engine, [("first.csv", FIRST)])
+    before, kept = indexes(engine), snapshot(engine)
+    # More rows than the 5 stored (so SQLite drops the index first), one of them twice.
+    links = pd.DataFrame({"session_id": [1, 2, 3, 1, 2, 1], "technique_id": [3, 3, 3, 4, 4, 3]})
+    with (
+        pytest.raises(Exception, match=r"(?i)unique|duplicate"),
+        db.import_transaction(engine) as conn,
+    ):
+        db.bulk_insert(conn, SessionTechnique, links)
+    assert indexes(engine) == before
+    assert snapshot(engine) == kept
+
+
+@pytest.mark.postgres
+def test_ids_with_gaps_after_an_undo_are_checked_row_by_row_and_import(
+    postgres_url: str,
+) -> None:
+    """PostgreSQL: ids that do not fill their range take the staged path, with the same rows."""
+    engine = reset_postgres(postgres_url)
+    db.upgrade_schema(engine)
+    import_files(engine, [("first.csv", FIRST)])
+    later = csv_bytes(HEADER, "C3,Cy Dee,2025-02-01,cluster,4,2025-02-02,Jo Park,NMT,3,2,1,")
+    import_files(engine, [("later.csv", later)])
+    undo_import(engine, 2)  # client 3 and its session go: ids with a gap follow
+    more = csv_bytes(
+        HEADER,
+        "C4,Di Eve,2025-02-01,cluster,4,2025-02-03,Jo Park,NMT,3,2,1,",
+        ROWS[0].replace("2025-01-05", "2025-01-19"),
+    )
+    result = import_files(engine, [("more.csv", more)])
+    assert (result.clients_added, result.sessions_added) == (1, 2)
+    with engine.connect() as conn:
+        sessions = fetch_sessions(conn)
+    assert sorted(sessions["client_id"].tolist()) == ["C1", "C1", "C1", "C2", "C4"]
+    engine.dispose()
