@@ -11,6 +11,7 @@ driver's message, which could quote the URL and its password.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -81,13 +82,13 @@ def open_reader(engine: Engine) -> Iterator[ArrowReader]:
     except ImportError as exc:
         raise _unavailable("the ADBC drivers are not installed", exc) from None
     try:
-        database = _open_database(engine.dialect.name, uri)
+        database = _database(engine.dialect.name, uri)
     except (ImportError, adbc_driver_manager.Error, OSError) as exc:
         raise _unavailable("could not open the database", exc) from None
     try:
         connection = adbc_driver_manager.AdbcConnection(database)
     except (adbc_driver_manager.Error, OSError) as exc:
-        database.close()
+        _forget(uri, database)
         raise _unavailable("could not connect", exc) from None
     try:
         try:
@@ -99,17 +100,41 @@ def open_reader(engine: Engine) -> Iterator[ArrowReader]:
         with suppress(Exception):  # only reads happened: nothing to keep
             connection.rollback()
         connection.close()
-        database.close()
+        if engine.dialect.name == "sqlite":
+            database.close()
 
 
-def _open_database(dialect: str, uri: str) -> Any:
+# Opening PostgreSQL's ADBC database reads the server's type catalog (0.1-0.2 s): each URI's is
+# kept for the next reads of this process (a few URIs at most; SQLite's costs nothing).
+_POSTGRES_DATABASES: dict[str, Any] = {}
+_KEPT_DATABASES = 4
+_databases_lock = threading.Lock()
+
+
+def _database(dialect: str, uri: str) -> Any:
     if dialect == "sqlite":
         import adbc_driver_sqlite
 
         return adbc_driver_sqlite.connect(uri)
     import adbc_driver_postgresql
 
-    return adbc_driver_postgresql.connect(uri)
+    with _databases_lock:
+        database = _POSTGRES_DATABASES.get(uri)
+        if database is None:
+            database = adbc_driver_postgresql.connect(uri)
+            if len(_POSTGRES_DATABASES) >= _KEPT_DATABASES:  # a connection keeps its own alive
+                _POSTGRES_DATABASES.pop(next(iter(_POSTGRES_DATABASES)))
+            _POSTGRES_DATABASES[uri] = database
+        return database
+
+
+def _forget(uri: str, database: Any) -> None:
+    """Open `uri`'s database afresh next time (the server may have changed)."""
+    with _databases_lock:
+        if _POSTGRES_DATABASES.get(uri) is database:
+            del _POSTGRES_DATABASES[uri]
+    with suppress(Exception):
+        database.close()
 
 
 def adbc_uri(url: URL) -> str | None:

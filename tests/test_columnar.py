@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, func, make_url, select, update
+from sqlalchemy import Engine, func, literal, make_url, select, update
 
 from practice import columnar, db, queries
 from practice.importing import import_files
@@ -220,3 +220,22 @@ def test_no_credentials_in_messages_or_logs(caplog: pytest.LogCaptureFixture) ->
     assert "s3cret" not in str(raised.value)
     assert "s3cret" not in caplog.text
     assert "anna" not in caplog.text
+
+
+@pytest.mark.postgres
+def test_postgres_databases_are_opened_once_per_uri(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import adbc_driver_postgresql
+
+    opened = []
+    connect = adbc_driver_postgresql.connect
+    monkeypatch.setattr(columnar, "_POSTGRES_DATABASES", {})
+    monkeypatch.setattr(
+        adbc_driver_postgresql, "connect", lambda uri: opened.append(uri) or connect(uri)
+    )
+    engine = db.create_engine_for(postgres_url)
+    for _ in range(3):
+        with columnar.open_reader(engine) as reader:
+            assert reader.read_table(select(literal(1))).num_rows == 1
+    assert len(opened) == 1
