@@ -10,6 +10,7 @@ driver's message, which could quote the URL and its password.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import threading
 from collections.abc import Iterator
@@ -102,6 +103,7 @@ def open_reader(engine: Engine) -> Iterator[ArrowReader]:
         connection.close()
         if engine.dialect.name == "sqlite":
             database.close()
+        release_freed_memory()
 
 
 # Opening PostgreSQL's ADBC database reads the server's type catalog (0.1-0.2 s): each URI's is
@@ -135,6 +137,18 @@ def _forget(uri: str, database: Any) -> None:
             del _POSTGRES_DATABASES[uri]
     with suppress(Exception):
         database.close()
+
+
+def release_freed_memory() -> None:
+    """Hand back to the system the memory a read freed but the allocators kept.
+
+    The drivers build their Arrow tables with malloc, row by row: once the frames are made
+    from them, glibc kept about 200 MB of freed memory at 1,000,000 sessions (and Arrow's own
+    pool some 60 MB) that the dashboard process would otherwise hold for its whole life.
+    """
+    pa.default_memory_pool().release_unused()
+    with suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def adbc_uri(url: URL) -> str | None:
