@@ -96,7 +96,8 @@ POPULATION_HELP = (
 # A dataframe row this tall lets long text wrap onto three lines (Streamlit wraps text cells
 # only in rows taller than 4rem, 64 px) instead of running past the right edge at 1440 px.
 WRAPPED_ROW_HEIGHT = 76
-# Set while app.py runs the page it routed to (see `run_page` and `require_router`).
+# Set while app.py runs the page it routed to (see `run_page` and `require_router`), with the
+# run's selected outcomes (`_selected_outcomes`).
 _routing = threading.local()
 _PAGE_KEY = "router.page"  # session key: the pages/ file this session's last run routed to
 # Who may do each action, beyond being allowed on the page that offers it (`may_still_act`).
@@ -130,10 +131,12 @@ def route() -> st.Page:
 def run_page(page: st.Page) -> None:
     """Run the page `route()` chose (app.py's last line)."""
     _routing.active = True
+    _routing.selections = {}
     try:
         page.run()
     finally:
         _routing.active = False
+        _routing.selections = None  # the run's selected outcomes go with it (`_selected_outcomes`)
 
 
 def require_router(page_file: str) -> None:
@@ -689,7 +692,7 @@ def load_outcomes() -> pd.DataFrame:
 
 def filtered_outcomes(filters: Filters) -> pd.DataFrame:
     """Outcomes of the series the sidebar selects."""
-    return filter_outcomes(load_outcomes(), filters)
+    return _selected_outcomes(data_version(), current_user(), filters)
 
 
 # Typed, cached analyses of the selected outcomes: one wrapper per use, so that mypy checks
@@ -795,7 +798,17 @@ def _time_to_response(
 def _selected_outcomes(
     version: tuple[int, int], user: auth.SignedInUser | None, filters: Filters, at: str = ""
 ) -> pd.DataFrame:
-    return filter_outcomes(_load_outcomes_at(version, user, at), filters)
+    """The outcomes `filters` select, selected once per page run: a page's analyses (the
+    Therapists page has nine) each selected them again, a copy of every column of the chosen
+    rows each time. Kept for the run only (`run_page`), so no selection outlives its page;
+    outside a routed run (a fragment's rerun) each call selects."""
+    selections = getattr(_routing, "selections", None)
+    if selections is None:
+        return filter_outcomes(_load_outcomes_at(version, user, at), filters)
+    key = (version, user, filters, at)
+    if key not in selections:
+        selections[key] = filter_outcomes(_load_outcomes_at(version, user, at), filters)
+    return _shared(selections[key])
 
 
 def session_relief(filters: Filters, *, by: str) -> pd.DataFrame:
