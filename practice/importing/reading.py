@@ -35,6 +35,7 @@ SEPARATORS = (",", ";", "\t")
 # exports; many of them mean the file is a spreadsheet or an image, not a CSV.
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_ALLOWED_BYTES = b"\t\n\r" + bytes(range(0x20, 0x100))  # every byte _CONTROL_BYTES does not match
 _UTF8_BOM = b"\xef\xbb\xbf"
 _BLANK_START = "\ufeff\r\n \t"  # skipped before the header line
 # Encodings a user may choose when Headway cannot tell (the upload page's list; the command
@@ -305,6 +306,10 @@ def _encoding_name(encoding: str, file: str = "") -> str:
 
 
 def _refuse_control_bytes(file: str, data: bytes) -> None:
+    # Deleting every allowed byte leaves only control bytes: one C pass, several times faster
+    # than the regular expression, which then only finds where the first one is.
+    if not data.translate(None, _ALLOWED_BYTES):
+        return
     control = _CONTROL_BYTES.search(data)
     if control:
         _reject_binary(file, f"byte {control.start()}")
