@@ -7,10 +7,10 @@ the few dialect differences live here and nowhere else.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -54,6 +54,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from practice import config
 from practice.models import Base, Import
 
+_T = TypeVar("_T")
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Imports wait this long for another import's write lock before giving up (seconds).
 LOCK_TIMEOUT_S = 120
@@ -134,6 +135,34 @@ def head_revision() -> str | None:
 def has_imports(conn: Connection) -> bool:
     """True once anything has been imported into the database."""
     return bool(conn.execute(select(func.count()).select_from(Import)).scalar_one())
+
+
+# SQLite's extended code for a write refused because another connection committed since this
+# transaction first read (WAL mode): reported at once, without waiting for the lock.
+SQLITE_BUSY_SNAPSHOT = 517
+STALE_READ_ATTEMPTS = 3
+
+
+def run_transaction(engine: Engine, work: Callable[[Connection], _T]) -> _T:
+    """`work(conn)` in one transaction, run again (up to STALE_READ_ATTEMPTS times) when SQLite
+    refuses its write because another connection wrote after its read.
+
+    A short transaction that reads and then writes (a sign-in, a session's activity) starts
+    deferred so that it never waits behind an import just to read; SQLite then refuses its
+    first write at once ("database is locked", SQLITE_BUSY_SNAPSHOT) if anyone committed in
+    between, and the whole transaction, rolled back, is simply run again. `work` must have no
+    effect outside the connection. Every other error, and PostgreSQL, passes straight through.
+    """
+    attempt = 1
+    while True:
+        try:
+            with engine.begin() as conn:
+                return work(conn)
+        except OperationalError as exc:
+            stale = getattr(exc.orig, "sqlite_errorcode", None) == SQLITE_BUSY_SNAPSHOT
+            if not stale or attempt == STALE_READ_ATTEMPTS:
+                raise
+            attempt += 1
 
 
 @contextmanager

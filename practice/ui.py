@@ -32,6 +32,7 @@ from practice import (
     auth,
     comparisons,
     config,
+    db,
     formatting,
     overview,
     progress,
@@ -277,9 +278,12 @@ def _signed_in_user() -> auth.SignedInUser | None:
     if user is None:
         return _resume_from_cookie()
     now = dt.datetime.now(dt.UTC)
-    with get_engine().begin() as conn:
+
+    def check(conn: Connection) -> tuple[auth.SignedInUser | None, str | None]:
         fresh = auth.load_user(conn, user.username)
-        why = _why_signed_out(conn, user, fresh, now)
+        return fresh, _why_signed_out(conn, user, fresh, now)
+
+    fresh, why = db.run_transaction(get_engine(), check)
     if why is not None or fresh is None:
         _forget_user()
         st.session_state["sign_in_notice"] = _SIGNED_OUT_NOTICES[why or "disabled"]
@@ -317,8 +321,7 @@ def _resume_from_cookie() -> auth.SignedInUser | None:
     if token is None or st.session_state.get(_COOKIE_TRIED):
         return None
     st.session_state[_COOKIE_TRIED] = True
-    with get_engine().begin() as conn:
-        resumed = auth.resume_web_session(conn, token)
+    resumed = db.run_transaction(get_engine(), lambda conn: auth.resume_web_session(conn, token))
     if resumed is None:
         st.session_state[_CLEAR_COOKIE] = True
         return None
@@ -350,11 +353,15 @@ def _sign_in_form() -> None:
         return
     # Recent failures for the name or from this address make sign_in wait first (throttling).
     address = st.context.ip_address  # None for localhost (and not a str under AppTest)
-    with get_engine().begin() as conn:
+
+    def attempt(conn: Connection) -> tuple[auth.SignInResult, auth.WebSessionStart | None]:
         result = auth.sign_in(
             conn, username, password, address=address if isinstance(address, str) else None
         )
         start = auth.start_web_session(conn, result.user.username) if result.user else None
+        return result, start
+
+    result, start = db.run_transaction(get_engine(), attempt)
     if result.user is None or start is None:
         st.error(result.message)
         return

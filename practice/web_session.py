@@ -115,10 +115,8 @@ def _engine() -> Engine:
 
 
 def _redeem(ticket: str) -> str | None:
-    with _engine().begin() as conn:
-        return auth.redeem_ticket(conn, ticket)
+    return db.run_transaction(_engine(), lambda conn: auth.redeem_ticket(conn, ticket))
 
 
 def _revoke(token: str) -> None:
-    with _engine().begin() as conn:
-        auth.end_web_session_by_token(conn, token)
+    db.run_transaction(_engine(), lambda conn: auth.end_web_session_by_token(conn, token))
