@@ -1007,7 +1007,8 @@ def refusal_reason(actor: Actor, action: str, client_id: str | None = None) -> s
     recorded in the audit log ("action_refused")."""
     now = dt.datetime.now(dt.UTC)
     roles = actor.page_roles & ACTION_ROLES.get(action, actor.page_roles)
-    with get_engine().begin() as conn:
+
+    def check(conn: Connection) -> str | None:
         user = auth.load_user(conn, actor.username) if actor.username else None
         reason = None
         if actor.username is None:
@@ -1023,7 +1024,9 @@ def refusal_reason(actor: Actor, action: str, client_id: str | None = None) -> s
         if reason is not None:
             detail = f"{action}" + (f" on client {client_id}" if client_id else "") + f": {reason}"
             auth.record_event(conn, "action_refused", actor.username, detail)
-    return reason
+        return reason
+
+    return db.run_transaction(get_engine(), check)
 
 
 def _current_actor() -> Actor:
