@@ -294,8 +294,13 @@ def _in_order(keys: tuple[np.ndarray, ...]) -> bool:
 
 
 def _attended_sessions(frame: pd.DataFrame) -> pd.DataFrame:
-    """Attended sessions with `visit` (1, 2, ... in the series) and `day` (days since visit 1)."""
-    attended = frame.loc[frame["attended"]]  # a new frame (copy-on-write)
+    """Attended sessions with `visit` (1, 2, ... in the series) and `day` (days since visit 1).
+
+    Only the columns read from attended sessions (series key, date, techniques, scores):
+    selecting rows copies every column kept, and the text columns are the dearest.
+    """
+    columns = ["sk", "session_date", "techniques", *SCORE_COLUMNS]
+    attended = frame.loc[frame["attended"], columns]  # a new frame (copy-on-write)
     # Rows are sorted by series and date: a series' first row is its visit 1.
     sk = attended["sk"].to_numpy()
     first = _first_per_group(sk, int(sk[-1]) + 1 if len(sk) else 0)[sk]
@@ -307,7 +312,6 @@ def _attended_sessions(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _series_frame(frame: pd.DataFrame, attended: pd.DataFrame) -> pd.DataFrame:
     by_series = frame.groupby("sk")
-    by_attended = attended.groupby("sk")
     out = pd.DataFrame(
         {
             "client_id": by_series["client_id"].first(),
@@ -317,8 +321,12 @@ def _series_frame(frame: pd.DataFrame, attended: pd.DataFrame) -> pd.DataFrame:
             "sessions_attended": by_series["attended"].sum().astype("int64"),
         }
     )
-    out["first_session_date"] = by_attended["session_date"].min()
-    out["last_session_date"] = by_attended["session_date"].max()
+    # Attended rows are in date order within each series: its first and last are the extremes.
+    sk = attended["sk"].to_numpy(np.int64)
+    n = len(out)
+    dates = attended["session_date"]
+    out["first_session_date"] = _dates_at(dates, _first_per_group(sk, n), out.index)
+    out["last_session_date"] = _dates_at(dates, _last_per_group(sk, n), out.index)
     scored = attended[list(SCORE_COLUMNS)].notna().any(axis=1)
     out["coverage"] = scored.groupby(attended["sk"]).sum() / out["sessions_attended"]
     relief = attended["pain_pre"] - attended["pain_post"]
@@ -328,10 +336,31 @@ def _series_frame(frame: pd.DataFrame, attended: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+_INTAKE_COLUMNS = frozenset(
+    {
+        "client_name",
+        "headache_type",
+        "baseline_source",
+        "sex",
+        "headache_years",
+        "intake_date",
+        "birth_year",
+        *(m.intake_column for m in MEASURES),
+    }
+)
+
+
+def _dates_at(dates: pd.Series, rows: np.ndarray, index: pd.Index) -> pd.Series:
+    """dates.iloc[rows] on `index` (same dtype), NaT where a row is -1."""
+    return pd.Series(dates.array.take(rows, allow_fill=True), index=index, name=dates.name)
+
+
 def _intake_frame(clients: pd.DataFrame, client_ids: pd.Series) -> pd.DataFrame:
     """Intake columns (and each measure's intake value as `intake_<key>`) per series row."""
-    intake = clients.set_index(clients["client_id"].astype(str))
-    # One lookup of the series' clients for every intake column.
+    # One lookup of the series' clients for the intake columns read below (only those:
+    # the lookup copies every column it keeps).
+    wanted = [c for c in clients.columns if c in _INTAKE_COLUMNS]
+    intake = clients[wanted].set_index(clients["client_id"].astype(str))
     rows = intake.reindex(client_ids.to_numpy())
     rows.index = client_ids.index
     out = pd.DataFrame(index=client_ids.index)
@@ -400,8 +429,25 @@ def _most_used(
     """
     key = sk * (int(code.max(initial=0)) + 1) + code
     # One row per series and code (its first use), sorted by series (`sk` is sorted) and code.
-    _, first, count = np.unique(key, return_index=True, return_counts=True)
+    first, count = _first_and_count(key)
     return first[_best_per_series(sk[first], count, order[first], code[first])], first, count
+
+
+def _first_and_count(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per distinct key (ascending), its first row and number of rows, as np.unique gives.
+
+    Keys of (series, code) pairs span little more than the rows: counted into one slot per
+    possible key instead of sorting them (np.unique) when there are at most twice as many.
+    """
+    slots = int(key.max(initial=-1)) + 1
+    if slots > 2 * len(key) or key.min(initial=0) < 0:
+        _, first, count = np.unique(key, return_index=True, return_counts=True)
+        return first, count
+    counts = np.bincount(key, minlength=slots)
+    present = np.flatnonzero(counts)
+    firsts = np.full(slots, len(key), dtype=np.int64)
+    np.minimum.at(firsts, key, np.arange(len(key), dtype=np.int64))
+    return firsts[present], counts[present]
 
 
 def _best_per_series(
@@ -488,13 +534,14 @@ def _join_per_series(sk: np.ndarray, code: np.ndarray, names: list[str]) -> pd.S
     """
     if len(sk) == 0:
         return pd.Series([], dtype=object)
-    series, at = np.unique(sk, return_inverse=True)
+    starts = np.r_[True, sk[1:] != sk[:-1]]  # `sk` is sorted: no sort to find the series
+    series, at = sk[starts], np.cumsum(starts) - 1
     if len(names) > 52:  # bit masks as exact float sums hold 52 bits
         technique = pd.Series(np.asarray(names, dtype=object)[code])
         values = technique.groupby(at).agg(";".join).to_numpy(object)
     else:
         masks = np.bincount(at, weights=np.ldexp(1.0, code)).astype(np.int64)
-        distinct, which = np.unique(masks, return_inverse=True)
+        which, distinct = pd.factorize(masks)  # each distinct set once, by hashing
         joined = [";".join(n for i, n in enumerate(names) if mask >> i & 1) for mask in distinct]
         values = np.asarray(joined, dtype=object)[which]
     return pd.Series(values, index=pd.Index(series, name="sk"))
@@ -535,9 +582,14 @@ def _measure_frame(
     baseline_visit = np.where(from_intake, 0.0, _take(visit.astype(float), first))
     follow = (visit >= 2) & (visit > baseline_visit[sk])
     f_sk, f_visit, f_day, level = sk[follow], visit[follow], day[follow], values[follow]
-    if measure.windowed:
-        level = _window_mean(f_sk, f_day, level, WINDOW_DAYS)
     last = _last_per_group(f_sk, n)
+    if measure.windowed and (point is not None or key in TIMED_MEASURES):
+        level = _window_mean(f_sk, f_day, level, WINDOW_DAYS)
+    elif measure.windowed:  # only each series' last level is read: averaged there alone
+        ends = last[last >= 0]
+        averaged = np.full(len(level), np.nan)
+        averaged[ends] = _window_mean(f_sk, f_day, level, WINDOW_DAYS, ends)
+        level = averaged
     # "intake", "first report", or NaN without a baseline: picked by position, as objects.
     source = _BASELINE_SOURCES[np.where(np.isnan(baseline), 2, from_intake.astype(np.intp))]
     if point is None:
@@ -599,16 +651,24 @@ def _level_at(follow: pd.DataFrame, point: TimePoint) -> pd.Series:
     return nearest.set_index("sk")["level"]
 
 
-def _window_mean(sk: np.ndarray, day: np.ndarray, value: np.ndarray, window: int) -> np.ndarray:
-    """Mean of the series' values dated in the `window` days up to each row (rows sorted)."""
+def _window_mean(
+    sk: np.ndarray,
+    day: np.ndarray,
+    value: np.ndarray,
+    window: int,
+    rows: np.ndarray | None = None,
+) -> np.ndarray:
+    """Mean of the series' values dated in the `window` days up to each row (rows sorted),
+    or up to each of `rows` only (the same figures: one running sum over every row)."""
     if len(value) == 0:
         return value.astype(float)
     days = day.astype(np.int64)
     span = int(days.max()) + window + 1  # keeps one series' keys apart from the next one's
     key = sk.astype(np.int64) * span + days
-    start = np.searchsorted(key, key - (window - 1), side="left")
+    at = np.arange(len(key)) if rows is None else rows
+    start = np.searchsorted(key, key[at] - (window - 1), side="left")
     total = np.concatenate([[0.0], np.cumsum(value.astype(float))])
-    end = np.arange(1, len(key) + 1)
+    end = at + 1
     return (total[end] - total[start]) / (end - start)
 
 
