@@ -76,17 +76,8 @@ statistic = statistic_box.radio(
 assert statistic is not None
 
 
-def funnel_frames(by: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The adjusted residuals per `by` group (the table's "Position"), and the funnel's points
-    for the chosen statistic (the same frame when that statistic is the residual)."""
-    residuals = ui.funnel_data(filters, measure=measure, statistic="adjusted_residual", by=by)
-    if statistic == "adjusted_residual":
-        return residuals, residuals
-    return residuals, ui.funnel_data(filters, measure=measure, statistic=statistic, by=by)
-
-
 groups = ui.compare_groups(filters, by="therapist", measure=measure)
-residuals, points = funnel_frames("therapist")
+residuals, points = ui.funnel_frames(filters, measure=measure, statistic=statistic)
 
 if statistic == "responder_rate":
     value_title = f"Responder rate ({comparisons.RESPONDER_RULES[measure]})"
@@ -186,7 +177,9 @@ if outcomes["location"].nunique() > 1:  # a chain: its clinics, compared the sam
         "The same funnel for the practice's locations (each series counts at the location of "
         "its latest session): case mix allowed for, small locations not judged, never ranked."
     )
-    location_residuals, by_location = funnel_frames("location")
+    location_residuals, by_location = ui.funnel_frames(
+        filters, measure=measure, statistic=statistic, by="location"
+    )
     if not by_location.empty:
         ui.show_chart(
             partial(

@@ -744,10 +744,12 @@ def _compare_groups(
     )
 
 
-def funnel_data(
+def funnel_frames(
     filters: Filters, *, measure: str, statistic: str, by: str = "therapist"
-) -> pd.DataFrame:
-    """`analysis.funnel_data` by therapist (or `by` location) of the selected outcomes.
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`analysis.funnel_data` by therapist (or `by` location) of the selected outcomes: the
+    adjusted residuals (a table's "Position") and the points for `statistic` (the same frame
+    when that is the residual), from one selection of the population's rows.
 
     Computed on every therapist (location) of the selection, then narrowed to those chosen in
     the sidebar: the practice's target, over-dispersion and limits do not move when one
@@ -756,28 +758,34 @@ def funnel_data(
     every, chosen = filters.for_every_therapist(), filters.therapists
     if by == "location":
         every, chosen = filters.for_every_location(), filters.locations
-    points = _funnel_data(data_version(), current_user(), every, measure, statistic, by)
-    if not chosen or points.empty:
-        return points
-    return points.loc[points["group"].isin(chosen)].reset_index(drop=True)
+    frames = _funnel_frames(data_version(), current_user(), every, measure, statistic, by)
+    if not chosen:
+        return frames
+    residuals, points = (
+        frame if frame.empty else frame.loc[frame["group"].isin(chosen)].reset_index(drop=True)
+        for frame in frames
+    )
+    return residuals, points
 
 
 @st.cache_data(show_spinner="Comparing therapists…", max_entries=32)
-def _funnel_data(
+def _funnel_frames(
     version: tuple[int, int],
     user: auth.SignedInUser | None,
     filters: Filters,
     measure: str,
     statistic: str,
-    by: str = "therapist",
-) -> pd.DataFrame:
-    return analysis.funnel_data(
+    by: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    statistics = dict.fromkeys(["adjusted_residual", statistic])  # the residual once
+    frames = analysis.funnel_frames(
         _selected_outcomes(version, user, filters),
         measure=measure,
-        statistic=statistic,
+        statistics=list(statistics),
         by=by,
         population=filters.population,
     )
+    return frames[0], frames[-1]
 
 
 def time_to_response(filters: Filters, *, by: str, measure: str) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from practice.analysis.funnel import (
     estimate_overdispersion,
     funnel_curve,
     funnel_data,
+    funnel_frames,
 )
 from practice.analysis.groups import (
     ADJUSTED_COLUMNS,
@@ -74,6 +75,7 @@ __all__ = [
     "estimate_overdispersion",
     "funnel_curve",
     "funnel_data",
+    "funnel_frames",
     "group_label",
     "group_labels",
     "immediate_relief",

@@ -11,6 +11,7 @@ to each group's se^2 (additive random effects, the paper's preferred option).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -77,26 +78,50 @@ def funnel_data(
     from baseline and case mix; target 0). Groups with n < config.MIN_GROUP_N get `small_n`
     and position "not judged (small n)", and are left out of the over-dispersion estimate.
     """
+    return funnel_frames(
+        outcomes,
+        measure=measure,
+        statistics=(statistic,),
+        by=by,
+        population=population,
+        overdispersion=overdispersion,
+    )[0]
+
+
+def funnel_frames(
+    outcomes: pd.DataFrame,
+    *,
+    measure: str = "hd28",
+    statistics: Sequence[str] = STATISTICS,
+    by: str = "therapist",
+    population: str = "all",
+    overdispersion: str = "additive",
+) -> list[pd.DataFrame]:
+    """`funnel_data` for each of `statistics`, from the population's rows selected once."""
     spec = require_measure(measure)
-    require_choice(statistic, "statistic", STATISTICS)
+    for statistic in statistics:
+        require_choice(statistic, "statistic", STATISTICS)
     require_choice(by, "by", FUNNEL_GROUPINGS)
     require_choice(overdispersion, "overdispersion", OVERDISPERSION)
     flag = RESPONDER_COLUMNS[spec.key]
-    if statistic == "responder_rate" and flag is None:
+    if "responder_rate" in statistics and flag is None:
         raise ValueError(f"measure {measure!r} has no responder rule; use adjusted_residual")
     rows = population_rows(outcomes, population, by, flag)
-    if statistic == "responder_rate":
-        units = _rate_units(rows, str(flag))
-    else:
-        units = _residual_units(rows, spec, skip=grouped_column(by))
-    if units.empty:
-        return empty_frame(FUNNEL_COLUMNS)
-    columns = _with_limits(units, overdispersion, bounded=statistic == "responder_rate")
-    columns.update(
-        group_by=canonical_by(by), population=population, measure=spec.key, statistic=statistic
-    )
-    # One frame built at once: adding its 21 columns one by one cost more than the statistics.
-    return pd.DataFrame({name: columns[name] for name in FUNNEL_COLUMNS})
+    labels = {"group_by": canonical_by(by), "population": population, "measure": spec.key}
+    frames = []
+    for statistic in statistics:
+        if statistic == "responder_rate":
+            units = _rate_units(rows, str(flag))
+        else:
+            units = _residual_units(rows, spec, skip=grouped_column(by))
+        if units.empty:
+            frames.append(empty_frame(FUNNEL_COLUMNS))
+            continue
+        columns = _with_limits(units, overdispersion, bounded=statistic == "responder_rate")
+        columns.update(labels, statistic=statistic)
+        # One frame built at once: adding its 21 columns one by one cost more than the statistics.
+        frames.append(pd.DataFrame({name: columns[name] for name in FUNNEL_COLUMNS}))
+    return frames
 
 
 def funnel_curve(points: pd.DataFrame, *, n_points: int = 100) -> pd.DataFrame:
