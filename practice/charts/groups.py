@@ -64,7 +64,7 @@ def _zero_rule(axis: str = "x") -> alt.Chart:
     zero = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(
         color=ZERO_RULE_COLOR, strokeDash=[4, 4]
     )
-    return zero.encode(x="zero:Q") if axis == "x" else zero.encode(y="zero:Q")
+    return zero.encode(x=alt.X("zero:Q")) if axis == "x" else zero.encode(y=alt.Y("zero:Q"))
 
 
 def _forest(
@@ -92,9 +92,9 @@ def _forest(
         tooltip=_tooltips(tooltip),
     )
     bars = base.mark_rule(strokeWidth=3).encode(
-        x=alt.X(f"{low}:Q", title=x_title, axis=axis, scale=scale), x2=f"{high}:Q"
+        x=alt.X(f"{low}:Q", title=x_title, axis=axis, scale=scale), x2=alt.X2(f"{high}:Q")
     )
-    points = base.mark_point(filled=True, size=110, opacity=1).encode(x=f"{value}:Q")
+    points = base.mark_point(filled=True, size=110, opacity=1).encode(x=alt.X(f"{value}:Q"))
     layers: list[alt.Chart] = [bars, points]
     if zero:
         layers.insert(0, _zero_rule())
@@ -247,7 +247,7 @@ def time_to_response_chart(
             scale=alt.Scale(domain=[0, 1]),
         ),
         color=_group_color(data, colors, legend=True),
-        detail="group:N",
+        detail=alt.Detail("group:N"),
         strokeDash=alt.StrokeDash(
             "small_n:N", scale=alt.Scale(domain=[False, True], range=[[1, 0], [4, 3]]), legend=None
         ),
@@ -297,7 +297,7 @@ def funnel_chart(
         .encode(
             x=x,
             y=alt.Y("limit_value:Q", title=value_title, axis=axis),
-            detail="line:N",
+            detail=alt.Detail("line:N"),
             strokeDash=alt.StrokeDash(
                 "limit:N",
                 title="Control limits",
@@ -309,7 +309,7 @@ def funnel_chart(
     target = (
         alt.Chart(pd.DataFrame({"target": [target_value]}))
         .mark_rule(color=ZERO_RULE_COLOR)
-        .encode(y="target:Q")
+        .encode(y=alt.Y("target:Q"))
     )
     color = alt.Color(
         "position:N",
@@ -342,12 +342,12 @@ def funnel_chart(
     above = "datum.value >= datum.target"
     names_above = (
         dots.mark_text(align="left", baseline="bottom", dx=6, dy=-NAME_OFFSET, fontSize=11)
-        .encode(text="group:N")
+        .encode(text=alt.Text("group:N"))
         .transform_filter(above)
     )
     names_below = (
         dots.mark_text(align="left", baseline="top", dx=6, dy=NAME_OFFSET, fontSize=11)
-        .encode(text="group:N")
+        .encode(text=alt.Text("group:N"))
         .transform_filter(f"!({above})")
     )
     return _titled(

@@ -66,7 +66,7 @@ def monthly_sessions_chart(trend: pd.DataFrame) -> alt.LayerChart:
         )
     )
     counts = bars.mark_text(baseline="bottom", dy=-2, fontSize=9, color=MUTED).encode(
-        text="sessions:Q", color=alt.value(MUTED)
+        text=alt.Text("sessions:Q"), color=alt.ColorValue(MUTED)
     )
     return titled(
         alt.LayerChart(layer=[bars, counts], height=220, autosize=FIT_WIDTH),
@@ -103,7 +103,9 @@ def monthly_outcomes_chart(trend: pd.DataFrame) -> alt.FacetChart:
             alt.Tooltip("n:Q", title="Sessions with a score"),
         ]
     )
-    counts = base.mark_text(baseline="bottom", dy=-6, fontSize=9, color=MUTED).encode(text="n:Q")
+    counts = base.mark_text(baseline="bottom", dy=-6, fontSize=9, color=MUTED).encode(
+        text=alt.Text("n:Q")
+    )
     # A faceted chart cannot take the container width: it is drawn at a fixed width.
     layered = alt.layer(line, counts, data=long).properties(height=130, width=380)
     faceted = layered.facet(
@@ -148,9 +150,9 @@ def change_distribution_chart(bands: pd.DataFrame, *, responder_line: float = -5
                 title="Change in headache days per 28 days (%)",
                 scale=alt.Scale(domain=[-110, 110]),
             ),
-            x2="band_end:Q",
+            x2=alt.X2("band_end:Q"),
             y=alt.Y("series:Q", title="Treatment series"),
-            y2=alt.datum(0),
+            y2=alt.Y2Datum(0),
             color=alt.Color(
                 "responder:N",
                 title=None,
@@ -168,7 +170,7 @@ def change_distribution_chart(bands: pd.DataFrame, *, responder_line: float = -5
     rule = (
         alt.Chart(pd.DataFrame({"x": [responder_line]}))
         .mark_rule(strokeDash=[4, 4])
-        .encode(x="x:Q")
+        .encode(x=alt.X("x:Q"))
     )
     return titled(
         (bars + rule).properties(height=240),
