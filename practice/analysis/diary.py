@@ -180,11 +180,12 @@ def add_sources(outcomes: pd.DataFrame) -> pd.DataFrame:
     for key in DIARY_MEASURES:
         if f"{key}_latest_from" not in out:
             out[f"{key}_latest_from"] = _labelled(out[f"{key}_latest"], "sessions")
-        base = out[f"{key}_baseline_from"].eq("diary")
-        last = out[f"{key}_latest_from"].eq("diary")
+        base = out[f"{key}_baseline_from"].eq("diary").to_numpy(bool)
+        last = out[f"{key}_latest_from"].eq("diary").to_numpy(bool)
         given = out[f"{key}_baseline_from"].notna() | out[f"{key}_latest_from"].notna()
-        source = np.select([base & last, base | last], ["diary", "mixed"], default="reported")
-        out[f"{key}_source"] = pd.Series(source, index=out.index, dtype=object).where(given)
+        # The label's position (NaN where neither figure was given), taken from objects.
+        which = np.select([~given.to_numpy(bool), base & last, base | last], [3, 0, 1], default=2)
+        out[f"{key}_source"] = pd.Series(_SOURCE_LABELS[which], index=out.index, dtype=object)
     for column in ("hd28_baseline_reported", "hd28_latest_reported"):
         if column not in out:
             out[column] = out[column.replace("_reported", "")]
@@ -193,9 +194,14 @@ def add_sources(outcomes: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+_SOURCE_LABELS = np.array(["diary", "mixed", "reported", np.nan], dtype=object)
+
+
 def _labelled(values: pd.Series, label: str) -> pd.Series:
     """`label` where `values` has a value, else None."""
-    return pd.Series(label, index=values.index, dtype=object).where(values.notna(), None)
+    labels = np.full(len(values), None, dtype=object)
+    labels[values.notna().to_numpy(bool)] = label
+    return pd.Series(labels, index=values.index, dtype=object)
 
 
 # Where the figures of a group's counted series came from (summary keys, docs/metrics.md).

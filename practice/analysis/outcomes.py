@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pandas.arrays import ArrowStringArray
 
 from practice import config
 from practice.analysis._common import (
@@ -350,6 +353,15 @@ _INTAKE_COLUMNS = frozenset(
 )
 
 
+def _positions(values: pd.Series, labels: pd.Series) -> np.ndarray:
+    """The position of each of `values` among the unique `labels`, -1 where absent."""
+    if isinstance(values.array, ArrowStringArray) and isinstance(labels.array, ArrowStringArray):
+        # Arrow's hash lookup of text is about three times pandas' get_indexer on these.
+        found = pc.index_in(pa.array(values.array), value_set=pa.array(labels.array))
+        return found.fill_null(-1).to_numpy().astype(np.intp)
+    return pd.Index(labels).get_indexer(values)
+
+
 def _dates_at(dates: pd.Series, rows: np.ndarray, index: pd.Index) -> pd.Series:
     """dates.iloc[rows] on `index` (same dtype), NaT where a row is -1."""
     return pd.Series(dates.array.take(rows, allow_fill=True), index=index, name=dates.name)
@@ -360,8 +372,10 @@ def _intake_frame(clients: pd.DataFrame, client_ids: pd.Series) -> pd.DataFrame:
     # One lookup of the series' clients for the intake columns read below (only those:
     # the lookup copies every column it keeps).
     wanted = [c for c in clients.columns if c in _INTAKE_COLUMNS]
-    intake = clients[wanted].set_index(clients["client_id"].astype(str))
-    rows = intake.reindex(client_ids.to_numpy())
+    position = _positions(client_ids, clients["client_id"].astype(str))
+    # Reindexing by position (-1: no such client, a row of NaN) on a RangeIndex, as the
+    # lookup by label did, without hashing the labels a second time.
+    rows = clients[wanted].reset_index(drop=True).reindex(position)
     rows.index = client_ids.index
     out = pd.DataFrame(index=client_ids.index)
 
