@@ -278,6 +278,10 @@ def _converted(column: pa.ChunkedArray, kind: Any) -> Any:
             if isinstance(kind, Date)
             else (_nothing(len(column)))
         )
+    if not _arrow_type_fits(column.type, kind):
+        # SQLite keeps whatever a column was given (text in a number column): the cursor's
+        # reading of such values is the reference, so read them that way.
+        raise columnar.Unavailable(f"a {column.type} column read as {kind}")
     if isinstance(kind, Date):
         return _dates(column)
     if isinstance(kind, String):
@@ -291,6 +295,16 @@ def _converted(column: pa.ChunkedArray, kind: Any) -> Any:
     if column.null_count:  # another type (a boolean) with gaps: inferred as read_sql does
         return pd.Series(column.to_pylist(), dtype=None)
     return pd.Series(column.to_numpy(), dtype=None)
+
+
+def _arrow_type_fits(arrow_type: pa.DataType, kind: Any) -> bool:
+    if isinstance(kind, Float | Integer):
+        return bool(pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type))
+    if isinstance(kind, String):
+        return bool(pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type))
+    if isinstance(kind, Date):
+        return bool(pa.types.is_date(arrow_type) or pa.types.is_string(arrow_type))
+    return True
 
 
 def _dates(column: pa.ChunkedArray) -> np.ndarray:

@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, func, literal, make_url, select, update
+from sqlalchemy import Connection, Engine, func, literal, make_url, select, update
 
 from practice import columnar, db, queries
 from practice.importing import import_files
@@ -239,3 +239,19 @@ def test_postgres_databases_are_opened_once_per_uri(
         with columnar.open_reader(engine) as reader:
             assert reader.read_table(select(literal(1))).num_rows == 1
     assert len(opened) == 1
+
+
+def test_a_value_sqlite_kept_in_a_column_of_another_type_is_read_by_the_cursor(
+    sqlite_engine: Engine,
+) -> None:
+    import_files(sqlite_engine, [("edges.csv", EDGES)])
+    with sqlite_engine.begin() as conn:  # SQLite keeps text in a REAL column as text
+        conn.exec_driver_sql("UPDATE sessions SET duration_min = '45 min' WHERE id = 1")
+    with pytest.raises(columnar.Unavailable), columnar.open_reader(sqlite_engine) as reader:
+        queries.fetch_sessions(reader)
+    sources: list[type] = []
+    with pytest.raises(ValueError):  # the cursor's own reading of such a value
+        queries.fetch_in_snapshot(
+            sqlite_engine, lambda s: sources.append(type(s)) or queries.fetch_sessions(s)
+        )
+    assert sources == [columnar.ArrowReader, Connection]
