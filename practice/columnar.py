@@ -55,10 +55,13 @@ class ArrowReader:
         self.dialect = dialect
 
     def read_table(self, statement: Select[Any]) -> pa.Table:
-        """The rows of `statement` (no bound parameters but literals) as one Arrow table."""
+        """The rows of `statement`, which must bind no value, as one Arrow table."""
         import adbc_driver_manager
 
-        sql = str(statement.compile(dialect=self.dialect, compile_kwargs={"literal_binds": True}))
+        compiled = statement.compile(dialect=self.dialect)
+        if compiled.params:  # values reach SQL only as bound parameters: the cursor binds them
+            raise Unavailable("a statement with bound values")
+        sql = str(compiled)
         handle = adbc_driver_manager.AdbcStatement(self._connection)
         try:
             if self.dialect.name == "sqlite":

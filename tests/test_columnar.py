@@ -237,7 +237,7 @@ def test_postgres_databases_are_opened_once_per_uri(
     engine = db.create_engine_for(postgres_url)
     for _ in range(3):
         with columnar.open_reader(engine) as reader:
-            assert reader.read_table(select(literal(1))).num_rows == 1
+            assert reader.read_table(select(func.current_date())).num_rows == 1
     assert len(opened) == 1
 
 
@@ -255,3 +255,9 @@ def test_a_value_sqlite_kept_in_a_column_of_another_type_is_read_by_the_cursor(
             sqlite_engine, lambda s: sources.append(type(s)) or queries.fetch_sessions(s)
         )
     assert sources == [columnar.ArrowReader, Connection]
+
+
+def test_a_statement_with_bound_values_is_left_to_the_cursor(sqlite_engine: Engine) -> None:
+    import_files(sqlite_engine, [("edges.csv", EDGES)])
+    with columnar.open_reader(sqlite_engine) as reader, pytest.raises(columnar.Unavailable):
+        reader.read_table(select(Client.client_code).where(Client.client_code == literal("A1")))
