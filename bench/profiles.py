@@ -223,9 +223,7 @@ def _import_memory(csv: str, url: str, title: str) -> Profile:
 def _analysis_profile(url: str, title: str) -> Profile:
     from practice import analysis, db, queries
 
-    engine = db.create_engine_for(url)
-    with engine.connect() as conn:
-        clients, sessions = queries.fetch_clients(conn), queries.fetch_sessions(conn)
+    clients, sessions = queries.fetch_frames(db.create_engine_for(url))
     profiler = cProfile.Profile()
     started = time.perf_counter()
     with _enabled(profiler):

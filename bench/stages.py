@@ -113,8 +113,7 @@ def stage_analysis(url: str, repeat: int) -> dict[str, Any]:
     before = memory_mb("VmRSS")
 
     def load() -> tuple[Any, Any]:
-        with engine.connect() as conn:
-            return queries.fetch_clients(conn), queries.fetch_sessions(conn)
+        return queries.fetch_frames(engine)  # as the dashboard loads them
 
     load_seconds, (clients, sessions) = _timed(load, repeat)
     loaded_mb = memory_mb()

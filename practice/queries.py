@@ -197,6 +197,16 @@ def fetch_in_snapshot(engine: Engine, fetch: Callable[[Source], T]) -> T:
         return fetch(conn)
 
 
+def fetch_frames(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every client and every session (`fetch_clients`, `fetch_sessions`) from one snapshot:
+    what the dashboard loads once per data version."""
+    return fetch_in_snapshot(engine, _clients_and_sessions)
+
+
+def _clients_and_sessions(source: Source) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return fetch_clients(source), fetch_sessions(source)
+
+
 def read_columns(conn: Source, statement: Select[*tuple[Any, ...]]) -> pd.DataFrame:
     """A query's rows as a frame, as `db.read_frame` gives it (date columns as datetime64): from
     the Arrow reader's table, or from the driver's cursor in chunks, each turned into typed

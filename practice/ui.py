@@ -536,11 +536,7 @@ def load_counts(version: tuple[int, int]) -> queries.PracticeCounts:
 @st.cache_resource(show_spinner="Loading sessions…", max_entries=2)
 def _cached_frames(version: tuple[int, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
     # Clients and sessions from one snapshot, as Arrow columns where the URL allows it.
-    return queries.fetch_in_snapshot(get_engine(), _read_frames)
-
-
-def _read_frames(source: queries.Source) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return queries.fetch_clients(source), queries.fetch_sessions(source)
+    return queries.fetch_frames(get_engine())
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
