@@ -215,12 +215,27 @@ def open_dashboard(url: str) -> tuple[Any, str]:
     return at, first_client
 
 
+# Imported inside functions at a server's first visit, never again: the Arrow reader's drivers
+# (practice.columnar) and Streamlit's emoji table (compiled into one large regex on import,
+# about 0.5 s, when a label or icon is first checked for a leading emoji).
+LAZY_MODULES = (
+    "adbc_driver_manager",
+    "adbc_driver_sqlite",
+    "adbc_driver_postgresql",
+    "streamlit.emojis",
+)
+
+
 def import_page_modules() -> None:
     """Import what app.py and the pages import, so that no timed run pays for imports.
 
     A server imports them once, on its first visitor; the cold start measured here is the
     one every visitor after an import or an undo waits for, in a server already running.
+    So are the modules imported inside functions on a first visit (LAZY_MODULES).
     """
+    for name in LAZY_MODULES:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
     for script in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
         for node in ast.walk(ast.parse(script.read_text())):
             if isinstance(node, ast.Import):
