@@ -224,8 +224,9 @@ def profile_misses(
     return profiles
 
 
-# The dashboard behaves alike on both databases: its targets are profiled on the first only.
-PER_DATABASE_PROFILES = ("import", "import_memory", "analysis")
+# The dashboard behaves alike on both databases: its targets are profiled on the first only,
+# except the cold start, whose first step (reading the frames) is each database's own.
+PER_DATABASE_PROFILES = ("import", "import_memory", "analysis", "cold")
 PAGE_PROFILES = ("cold", "first", "rerun", "filter", "payload")
 
 
