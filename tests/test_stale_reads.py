@@ -8,6 +8,7 @@ tab then lost its sign-in on reload. `db.run_transaction` runs the transaction a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -42,37 +43,40 @@ def test_a_write_in_between_makes_a_deferred_transaction_fail_at_once(engine: En
     assert raised.value.orig.sqlite_errorcode == db.SQLITE_BUSY_SNAPSHOT  # type: ignore[union-attr]
 
 
-def test_run_transaction_runs_it_again_and_keeps_the_second_run(engine: Engine) -> None:
-    runs = []
+def read_then_write(engine: Engine, runs: list[int], *, stale_runs: int) -> Callable[..., int]:
+    """A transaction that counts the users, then makes anna a therapist; someone else writes
+    in between during its first `stale_runs` runs. Each run is appended to `runs`."""
 
     def work(conn: Connection) -> int:
         runs.append(1)
         count = conn.execute(text("SELECT count(*) FROM users")).scalar_one()
-        if len(runs) == 1:
+        if len(runs) <= stale_runs:
             write_in_between(engine)
         conn.execute(text("UPDATE users SET role = 'therapist' WHERE username = 'anna'"))
         return int(count)
 
-    assert db.run_transaction(engine, work) == 1
-    assert len(runs) == 2
+    return work
+
+
+def stored_role(engine: Engine) -> str:
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT role FROM users")).scalar_one() == "therapist"
+        return str(conn.execute(text("SELECT role FROM users")).scalar_one())
+
+
+def test_run_transaction_runs_it_again_and_keeps_the_second_run(engine: Engine) -> None:
+    runs: list[int] = []
+    assert db.run_transaction(engine, read_then_write(engine, runs, stale_runs=1)) == 1
+    assert len(runs) == 2
+    assert stored_role(engine) == "therapist"
 
 
 def test_run_transaction_gives_up_after_its_attempts(engine: Engine) -> None:
-    runs = []
-
-    def always_stale(conn: Connection) -> None:
-        runs.append(1)
-        conn.execute(text("SELECT count(*) FROM users")).scalar_one()
-        write_in_between(engine)
-        conn.execute(text("UPDATE users SET role = 'therapist'"))
-
+    runs: list[int] = []
+    always_stale = read_then_write(engine, runs, stale_runs=db.STALE_READ_ATTEMPTS)
     with pytest.raises(OperationalError):
         db.run_transaction(engine, always_stale)
     assert len(runs) == db.STALE_READ_ATTEMPTS
-    with engine.connect() as conn:
-        assert conn.execute(text("SELECT role FROM users")).scalar_one() == "owner"
+    assert stored_role(engine) == "owner"
 
 
 def test_run_transaction_passes_other_errors_through_at_once(engine: Engine) -> None:
