@@ -1552,8 +1552,14 @@ def _draw_chart(
     args: tuple[Any, ...],
     keywords: dict[str, Any],
 ) -> str:
-    chart = _build()
-    _send_chart(chart)
+    # Altair checks every schema object it creates against the Vega-Lite schema ("debug mode",
+    # for clearer tracebacks while a chart is being written): 30-50 % of building a chart, on
+    # every filter change. The builders' tests build them with the checks on and validate each
+    # spec. The switch is process-wide, not per thread: a chart built on another thread
+    # meanwhile is only checked less, never drawn differently.
+    with alt.utils.schemapi.debug_mode(False):
+        chart = _build()
+        _send_chart(chart)
     return chart_title(chart)
 
 

@@ -19,6 +19,7 @@ from practice.charts.style import (
     GOOD,
     MUTED,
     NEUTRAL,
+    layered,
     technique_colors,
     title_params,
 )
@@ -56,7 +57,7 @@ def _level_rule(value: float, label: str, color: str, *, dashed: bool = False) -
         .mark_text(align="right", baseline="bottom", dx=-4, dy=-3, color=color, fontWeight="bold")
         .encode(y="level:Q", x=alt.value("width"), text="label:N")
     )
-    return alt.LayerChart(layer=[rule, text])
+    return layered(rule, text)
 
 
 def pain_chart(points: pd.DataFrame, *, baseline: float | None = None) -> alt.LayerChart:
@@ -116,7 +117,9 @@ def pain_chart(points: pd.DataFrame, *, baseline: float | None = None) -> alt.La
         subtitle.append(
             "Purple diamonds: pain at follow-up visits after treatment (lasting change)."
         )
-    return alt.LayerChart(layer=[*layers, *marks]).properties(
+    return layered(
+        *layers,
+        *marks,
         title=_title("Pain before and after each session", subtitle),
         height=280,
         width=WIDTH,
@@ -166,7 +169,9 @@ def headache_days_chart(points: pd.DataFrame, *, baseline: float | None = None) 
     if is_follow_up.any():
         marks.append(_follow_up_days(points.loc[is_follow_up]))
         subtitle.append("Purple diamonds: follow-up visits after treatment (lasting change).")
-    return alt.LayerChart(layer=[*layers, *marks]).properties(
+    return layered(
+        *layers,
+        *marks,
         title=_title("Headache days per 28 days", subtitle),
         height=280,
         width=WIDTH,
@@ -222,8 +227,7 @@ def wellbeing_chart(points: pd.DataFrame) -> alt.FacetChart:
         )
     )
     return (
-        alt.layer(rule, line, data=points)
-        .properties(height=110, width=WIDTH)
+        layered(rule, line, data=points, height=110, width=WIDTH)
         .facet(
             row=alt.Row(
                 "measure:N",

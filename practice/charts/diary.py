@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 
 from practice.analysis.diary import CALENDAR_LEVELS
-from practice.charts.style import FIT_WIDTH, titled
+from practice.charts.style import FIT_WIDTH, layered, titled
 
 # Light to dark with severity; a day without an entry stays pale grey.
 CALENDAR_COLORS = ("#eeeeee", "#c7e9c0", "#fdd49e", "#fc8d59", "#d7301f", "#9e9ac8")
@@ -51,8 +51,9 @@ def diary_calendar_chart(days: pd.DataFrame) -> alt.LayerChart:
         .mark_point(shape="circle", filled=True, color="black", size=40)
         .encode(x=x, y=y, tooltip=[alt.Tooltip("date_text:N", title="Session on")])
     )
-    chart = alt.LayerChart(
-        layer=[cells, sessions],
+    chart = layered(
+        cells,
+        sessions,
         width=31 * CELL_PX,
         height=max(1, len(months)) * CELL_PX,
         # Streamlit fits a stretched chart's total height (title and legend included) into

@@ -7,12 +7,10 @@ in the order of the frame, which is by size, never by result; small groups are d
 
 from __future__ import annotations
 
-from typing import cast
-
 import altair as alt
 import pandas as pd
 
-from practice.charts.style import FIT_WIDTH, MUTED, NEUTRAL, titled
+from practice.charts.style import FIT_WIDTH, MUTED, NEUTRAL, layered, titled
 from practice.comparisons import POSITION_ORDER
 
 ZERO_RULE_COLOR = "#555555"
@@ -99,12 +97,7 @@ def _forest(
     if zero:
         layers.insert(0, _zero_rule())
     height = max(120, 34 * len(data))
-    return alt.LayerChart(layer=layers, height=height, autosize=FIT_WIDTH)
-
-
-def _titled(chart: alt.LayerChart, title: str, subtitle: str) -> alt.LayerChart:
-    """`style.titled` for a layered chart (it is typed for a single alt.Chart)."""
-    return cast(alt.LayerChart, titled(cast(alt.Chart, chart), title, subtitle))
+    return layered(*layers, height=height, autosize=FIT_WIDTH)
 
 
 def change_forest_chart(
@@ -128,7 +121,7 @@ def change_forest_chart(
         colors=colors,
         tooltip=tooltip,
     )
-    return _titled(
+    return titled(
         chart,
         f"Average change in {measure_label.lower()}",
         "Dot: average change per client; bar: 95 % interval; dashed line: no change. "
@@ -157,7 +150,7 @@ def responder_rate_chart(table: pd.DataFrame, *, colors: alt.Scale, rule: str) -
         zero=False,
         percent=True,
     )
-    return _titled(
+    return titled(
         chart,
         "Share of clients who responded",
         f"A responder: {rule}. Dot: share of responders; bar: 95 % interval (Wilson).",
@@ -185,7 +178,7 @@ def adjusted_difference_chart(
         tooltip=tooltip,
         count="adjusted_n",
     )
-    return _titled(
+    return titled(
         chart,
         f"Compared with {reference_label}, for similar clients",
         "Dot: difference after accounting for baseline and case mix; bar: 95 % interval; "
@@ -213,7 +206,7 @@ def relief_chart(relief: pd.DataFrame, *, colors: alt.Scale) -> alt.LayerChart:
         tooltip=tooltip,
         count="n_sessions",
     )
-    return _titled(
+    return titled(
         chart,
         "Immediate relief by technique",
         "How much lower pain was straight after the session; a session with two techniques "
@@ -350,12 +343,8 @@ def funnel_chart(
         .encode(text=alt.Text("group:N"))
         .transform_filter(f"!({above})")
     )
-    return _titled(
-        alt.LayerChart(
-            layer=[lines, target, dots, names_above, names_below],
-            height=420,
-            autosize=FIT_WIDTH,
-        ),
+    return titled(
+        layered(lines, target, dots, names_above, names_below, height=420, autosize=FIT_WIDTH),
         "Funnel plot",
         "Each dot is a therapist. Solid line: practice target; dashed: 95 % limits; "
         "outer lines: 99.8 % limits. Grey dots: too few clients to judge.",

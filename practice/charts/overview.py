@@ -12,6 +12,7 @@ from practice.charts.style import (
     HALF_WIDTH_LINE_CHARS,
     MUTED,
     NEUTRAL,
+    layered,
     titled,
 )
 
@@ -69,7 +70,7 @@ def monthly_sessions_chart(trend: pd.DataFrame) -> alt.LayerChart:
         text=alt.Text("sessions:Q"), color=alt.ColorValue(MUTED)
     )
     return titled(
-        alt.LayerChart(layer=[bars, counts], height=220, autosize=FIT_WIDTH),
+        layered(bars, counts, height=220, autosize=FIT_WIDTH),
         "Sessions per month",
         "Attended sessions only; no-shows and cancellations are not counted. Grey: a month "
         "the period covers only in part.",
@@ -107,8 +108,8 @@ def monthly_outcomes_chart(trend: pd.DataFrame) -> alt.FacetChart:
         text=alt.Text("n:Q")
     )
     # A faceted chart cannot take the container width: it is drawn at a fixed width.
-    layered = alt.layer(line, counts, data=long).properties(height=130, width=380)
-    faceted = layered.facet(
+    layers = layered(line, counts, data=long, height=130, width=380)
+    faceted = layers.facet(
         row=alt.Row(
             "measure:N",
             title=None,
@@ -138,7 +139,9 @@ def _left_out_text(left_out: pd.DataFrame) -> str:
     )
 
 
-def change_distribution_chart(bands: pd.DataFrame, *, responder_line: float = -50) -> alt.Chart:
+def change_distribution_chart(
+    bands: pd.DataFrame, *, responder_line: float = -50
+) -> alt.LayerChart:
     """Series per 10-point band of percent change, responders (<= -50 %) in green."""
     data = bands.assign(responder=bands["band_end"] <= responder_line)
     bars = (
@@ -173,7 +176,7 @@ def change_distribution_chart(bands: pd.DataFrame, *, responder_line: float = -5
         .encode(x=alt.X("x:Q"))
     )
     return titled(
-        (bars + rule).properties(height=240),
+        layered(bars, rule, height=240),
         "How much headache days changed per treatment series",
         "Left of the dashed line: at least 50 % fewer headache days (a responder).",
     )
