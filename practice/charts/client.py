@@ -50,12 +50,12 @@ def _level_rule(value: float, label: str, color: str, *, dashed: bool = False) -
     rule = (
         alt.Chart(frame)
         .mark_rule(color=color, strokeWidth=2, strokeDash=[6, 4] if dashed else [1, 0])
-        .encode(y="level:Q", tooltip=[alt.Tooltip("label:N", title="Line")])
+        .encode(y=alt.Y("level:Q"), tooltip=[alt.Tooltip("label:N", title="Line")])
     )
     text = (
         alt.Chart(frame)
         .mark_text(align="right", baseline="bottom", dx=-4, dy=-3, color=color, fontWeight="bold")
-        .encode(y="level:Q", x=alt.value("width"), text="label:N")
+        .encode(y=alt.Y("level:Q"), x=alt.XValue("width"), text=alt.Text("label:N"))
     )
     return layered(rule, text)
 
@@ -101,7 +101,11 @@ def pain_chart(points: pd.DataFrame, *, baseline: float | None = None) -> alt.La
         layers.append(
             alt.Chart(band)
             .mark_rect(color=GOOD, opacity=0.15)
-            .encode(y="low:Q", y2="high:Q", tooltip=[alt.Tooltip("label:N", title="Band")])
+            .encode(
+                y=alt.Y("low:Q"),
+                y2=alt.Y2("high:Q"),
+                tooltip=[alt.Tooltip("label:N", title="Band")],
+            )
         )
     if baseline is not None and pd.notna(baseline):
         layers.append(_level_rule(float(baseline), f"Baseline {baseline:g}", BASELINE_COLOR))
