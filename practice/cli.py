@@ -27,7 +27,7 @@ from practice.importing import (
     import_files,
 )
 from practice.importing.reading import describe_size
-from practice.queries import fetch_clients, fetch_diary_days, fetch_imports, fetch_sessions
+from practice.queries import fetch_imports, fetch_practice
 
 # How many problems the terminal shows before pointing at the full report.
 SHOWN_PROBLEMS = 50
@@ -424,9 +424,7 @@ def run_summary(args: argparse.Namespace) -> int:
         print(f"error: --at: {exc}", file=sys.stderr)
         return 1
     engine = open_database(args.db, seed=args.db is None and config.seed_sample_on_first_run())
-    with engine.connect() as conn:
-        clients, sessions = fetch_clients(conn), fetch_sessions(conn)
-        diary = fetch_diary_days(conn)
+    clients, sessions, diary = fetch_practice(engine)
     try:
         summary = build_summary(
             clients,
@@ -466,9 +464,7 @@ def run_report(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
     engine = open_database(args.db, seed=args.db is None and config.seed_sample_on_first_run())
-    with engine.connect() as conn:
-        clients, sessions = fetch_clients(conn), fetch_sessions(conn)
-        diary = fetch_diary_days(conn)
+    clients, sessions, diary = fetch_practice(engine)
     try:
         # Headache days from a client's diary win over reported ones (docs/metrics.md).
         outcomes = compute_client_outcomes(clients, sessions, diary=diary)

@@ -207,6 +207,16 @@ def _clients_and_sessions(source: Source) -> tuple[pd.DataFrame, pd.DataFrame]:
     return fetch_clients(source), fetch_sessions(source)
 
 
+def fetch_practice(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Every client, session and headache diary day (`fetch_frames`, `fetch_diary_days`) from
+    one snapshot: what the command line's summary and reports analyse."""
+    return fetch_in_snapshot(engine, _clients_sessions_and_diary)
+
+
+def _clients_sessions_and_diary(source: Source) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    return fetch_clients(source), fetch_sessions(source), fetch_diary_days(source)
+
+
 def read_columns(conn: Source, statement: Select[*tuple[Any, ...]]) -> pd.DataFrame:
     """A query's rows as a frame, as `db.read_frame` gives it (date columns as datetime64): from
     the Arrow reader's table, or from the driver's cursor in chunks, each turned into typed

@@ -116,6 +116,15 @@ def test_fetch_in_snapshot_reads_through_arrow_where_it_can(
     assert_frames_equal(frames, through_cursor(engine))
 
 
+def test_fetch_practice_gives_the_command_line_every_frame_of_one_snapshot(
+    engine: Engine, tmp_path: Path
+) -> None:
+    import_sample(engine, tmp_path)
+    import_files(engine, [("sessions.csv", sessions_csv(4))])
+    import_files(engine, [("diary.csv", diary_csv(4))])
+    assert_frames_equal(queries.fetch_practice(engine), through_cursor(engine))
+
+
 def fallback_frames(engine: Engine) -> tuple[Frames, list[type]]:
     sources: list[type] = []
 
