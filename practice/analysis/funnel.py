@@ -29,7 +29,7 @@ from practice.analysis._common import (
     require_frame,
     require_measure,
 )
-from practice.analysis.groups import design_matrix, model_frame, population_rows
+from practice.analysis.groups import GroupRows, comparison_rows, design_matrix, model_rows
 
 FUNNEL_COLUMNS = [
     "group_by",
@@ -106,7 +106,7 @@ def funnel_frames(
     flag = RESPONDER_COLUMNS[spec.key]
     if "responder_rate" in statistics and flag is None:
         raise ValueError(f"measure {measure!r} has no responder rule; use adjusted_residual")
-    rows = population_rows(outcomes, population, by, flag)
+    rows = comparison_rows(outcomes, population, by, flag)
     labels = {"group_by": canonical_by(by), "population": population, "measure": spec.key}
     frames = []
     for statistic in statistics:
@@ -152,39 +152,49 @@ def grouped_column(by: str) -> str:
     return "primary_technique" if by == "technique" else by
 
 
-def _rate_units(rows: pd.DataFrame, flag: str) -> pd.DataFrame:
+def _rate_units(rows: GroupRows, flag: str) -> pd.DataFrame:
     """Responder rate per group; target = the practice's pooled rate."""
-    flags = rows[flag].astype("boolean")
-    units = pd.DataFrame(
+    judged, hits = rows.flags(flag)
+    k = len(rows.names)
+    n = np.bincount(rows.codes[judged], minlength=k)
+    keep = n > 0
+    if not keep.any():
+        return pd.DataFrame()
+    n, hit = n[keep], np.bincount(rows.codes[hits], minlength=k)[keep]
+    target = hit.sum() / n.sum()
+    return pd.DataFrame(
         {
-            "n": flags.notna().groupby(rows["group"]).sum(),
-            "hits": flags.fillna(False).astype(bool).groupby(rows["group"]).sum(),
+            "group": pd.Index(rows.names[keep]),
+            "n": n,
+            "value": hit / n,
+            "target": target,
+            "unit_sd": np.sqrt(target * (1 - target)),
         }
     )
-    units = units.loc[units["n"] > 0]
-    if units.empty:
-        return units
-    target = units["hits"].sum() / units["n"].sum()
-    units = units.assign(
-        value=units["hits"] / units["n"], target=target, unit_sd=np.sqrt(target * (1 - target))
-    )
-    return units.drop(columns="hits").rename_axis("group").reset_index()
 
 
-def _residual_units(rows: pd.DataFrame, spec: Measure, skip: str) -> pd.DataFrame:
+def _residual_units(rows: GroupRows, spec: Measure, skip: str) -> pd.DataFrame:
     """Mean residual per group of latest ~ baseline + case mix (no group term); target 0."""
-    model, terms = model_frame(rows, spec, skip=skip)
-    if len(model) < 3:
+    model = model_rows(rows, spec, skip=skip)
+    if len(model.at) < 3:
         return pd.DataFrame()
     # latest ~ terms, fitted on the design matrix patsy would build for that formula (no
     # group levels: no group term), without parsing a formula on every filter change.
-    fit = sm.OLS(model["latest"].to_numpy(float), design_matrix(model, [], terms)).fit()
+    codes = rows.codes[model.at]
+    fit = sm.OLS(model.latest, design_matrix(codes, [], model)).fit()
     if fit.df_resid < 1:
         return pd.DataFrame()
-    residual = pd.Series(fit.resid, index=model.index).groupby(model["group"])
-    units = pd.DataFrame({"n": residual.size(), "value": residual.mean()})
-    units = units.assign(target=0.0, unit_sd=float(np.sqrt(fit.scale)))
-    return units.rename_axis("group").reset_index()
+    residual = pd.Series(fit.resid).groupby(codes)
+    size = residual.size()
+    return pd.DataFrame(
+        {
+            "group": pd.Index(rows.names[size.index.to_numpy()]),
+            "n": size.to_numpy(),
+            "value": residual.mean().to_numpy(),
+            "target": 0.0,
+            "unit_sd": float(np.sqrt(fit.scale)),
+        }
+    )
 
 
 def _with_limits(units: pd.DataFrame, method: str, bounded: bool) -> dict[str, Any]:
