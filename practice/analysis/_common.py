@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,8 @@ CONFIDENCE = 0.95
 EPS = 1e-9
 # The label of a group whose value was not recorded (no therapist, headache type, technique).
 NOT_RECORDED = "not recorded"
+# Values that t_interval takes and returns alike: a Series, or a numpy array.
+Numbers = TypeVar("Numbers", pd.Series, np.ndarray)
 
 
 @dataclass(frozen=True)
@@ -141,27 +143,32 @@ def canonical_by(by: str) -> str:
     return "primary_technique" if by == "technique" else by
 
 
-def t_interval(mean: pd.Series, sd: pd.Series, n: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Student-t 95 % interval of a mean; NaN where n < 2 (no spread to estimate)."""
-    n_float = n.astype("float64")
-    df = (n_float - 1).where(n_float >= 2)
+def t_interval(mean: Numbers, sd: Numbers, n: Numbers) -> tuple[Numbers, Numbers]:
+    """Student-t 95 % interval of a mean; NaN where n < 2 (no spread to estimate).
+
+    Series in, Series out; numpy arrays in, arrays out (the same numbers either way).
+    """
+    n_float = np.asarray(n, dtype="float64")
+    df = np.where(n_float >= 2, n_float - 1, np.nan)
     half = stats.t.ppf(0.5 + CONFIDENCE / 2, df) * sd / np.sqrt(n_float)
     return mean - half, mean + half
 
 
 def wilson_interval(count: pd.Series, nobs: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Wilson score 95 % interval of a proportion (Wilson 1927); NaN where nobs is 0."""
-    low = pd.Series(np.nan, index=count.index)
-    high = pd.Series(np.nan, index=count.index)
+    low, high = wilson_bounds(count.to_numpy(float), nobs.to_numpy(float))
+    return pd.Series(low, index=count.index), pd.Series(high, index=count.index)
+
+
+def wilson_bounds(count: np.ndarray, nobs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`wilson_interval` of numpy arrays."""
+    low = np.full(len(count), np.nan)
+    high = np.full(len(count), np.nan)
     ok = nobs > 0
     if ok.any():
-        lo, hi = proportion_confint(
-            count[ok].to_numpy(float),
-            nobs[ok].to_numpy(float),
-            alpha=1 - CONFIDENCE,
-            method="wilson",
+        low[ok], high[ok] = proportion_confint(
+            count[ok], nobs[ok], alpha=1 - CONFIDENCE, method="wilson"
         )
-        low[ok], high[ok] = lo, hi
     return low, high
 
 
@@ -172,12 +179,24 @@ def normal_quantile(level: float) -> float:
 
 def label_groups(values: pd.Series) -> pd.Series:
     """Group labels as text, with missing values labelled "not recorded"."""
-    # Each distinct value is labelled once, then spread back over the rows.
+    codes, labels = label_codes(values)
+    return pd.Series(labels[codes], index=values.index, name=values.name, dtype=object)
+
+
+def label_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """`label_groups(values)` as codes into its distinct labels in sorted order, and those."""
+    # Each distinct value is labelled once; the codes then spread the labels over the rows.
     codes, uniques = pd.factorize(values)
-    text = pd.Series(uniques, dtype=object).astype("string").str.strip()
-    labels = text.mask(text.isna() | text.eq(""), NOT_RECORDED).to_numpy(object)
-    labelled = np.append(labels, NOT_RECORDED)[codes]  # code -1 (missing): the last entry
-    return pd.Series(labelled, index=values.index, name=values.name, dtype=object)
+    if all(isinstance(u, str) and u.isascii() and u.isprintable() for u in uniques):
+        # Printable ASCII text can only be padded with spaces, which every strip removes:
+        # Python's strip on a handful of values, not pandas' on a Series of them.
+        labels = np.array([u.strip() or NOT_RECORDED for u in uniques], dtype=object)
+    else:
+        text = pd.Series(uniques, dtype=object).astype("string").str.strip()
+        labels = text.mask(text.isna() | text.eq(""), NOT_RECORDED).to_numpy(object)
+    labels = np.append(labels, NOT_RECORDED)  # code -1 (missing): the last entry
+    names, inverse = np.unique(labels, return_inverse=True)
+    return inverse[codes], names
 
 
 def default_reference(groups: pd.Series, client_ids: pd.Series) -> str | None:
@@ -190,14 +209,11 @@ def largest_group(counts: pd.Series) -> str | None:
     recorded" only if alone); ties alphabetical."""
     if counts.empty:
         return None
-    named = counts.drop(NOT_RECORDED, errors="ignore")
-    pool = named if not named.empty else counts
-    ordered = (
-        pool.rename("n")
-        .reset_index()
-        .sort_values(["n", pool.index.name or "index"], ascending=[False, True], kind="stable")
-    )
-    return str(ordered.iloc[0, 0])
+    names, n = counts.index.to_numpy(object), counts.to_numpy()
+    named = names != NOT_RECORDED
+    if named.any():
+        names, n = names[named], n[named]
+    return str(min(names[n == n.max()]))
 
 
 def empty_frame(columns: Sequence[str]) -> pd.DataFrame:

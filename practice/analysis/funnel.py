@@ -12,7 +12,7 @@ to each group's se^2 (additive random effects, the paper's preferred option).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,7 @@ from practice.analysis._common import (
     require_frame,
     require_measure,
 )
-from practice.analysis.groups import design_matrix, model_frame, population_rows
+from practice.analysis.groups import GroupRows, comparison_rows, design_matrix, model_rows
 
 FUNNEL_COLUMNS = [
     "group_by",
@@ -58,6 +58,8 @@ CURVE_COLUMNS = ["n", "target", "lower_95", "upper_95", "lower_998", "upper_998"
 STATISTICS = ("responder_rate", "adjusted_residual")
 OVERDISPERSION = ("additive", "multiplicative", "none")
 FUNNEL_GROUPINGS = ("therapist", "location", "primary_technique", "technique", "headache_type")
+# The curve's n (a Series) or the groups' n (an array); the limits come back alike.
+Values = TypeVar("Values", pd.Series, np.ndarray)
 # 95 % and 99.8 % limits: about 2 and 3 standard errors (Spiegelhalter 2005).
 Z95, Z998 = normal_quantile(0.95), normal_quantile(0.998)
 
@@ -106,7 +108,7 @@ def funnel_frames(
     flag = RESPONDER_COLUMNS[spec.key]
     if "responder_rate" in statistics and flag is None:
         raise ValueError(f"measure {measure!r} has no responder rule; use adjusted_residual")
-    rows = population_rows(outcomes, population, by, flag)
+    rows = comparison_rows(outcomes, population, by, flag)
     labels = {"group_by": canonical_by(by), "population": population, "measure": spec.key}
     frames = []
     for statistic in statistics:
@@ -152,47 +154,59 @@ def grouped_column(by: str) -> str:
     return "primary_technique" if by == "technique" else by
 
 
-def _rate_units(rows: pd.DataFrame, flag: str) -> pd.DataFrame:
+def _rate_units(rows: GroupRows, flag: str) -> pd.DataFrame:
     """Responder rate per group; target = the practice's pooled rate."""
-    flags = rows[flag].astype("boolean")
-    units = pd.DataFrame(
+    judged, hits = rows.flags(flag)
+    k = len(rows.names)
+    n = np.bincount(rows.codes[judged], minlength=k)
+    keep = n > 0
+    if not keep.any():
+        return pd.DataFrame()
+    n, hit = n[keep], np.bincount(rows.codes[hits], minlength=k)[keep]
+    target = hit.sum() / n.sum()
+    return pd.DataFrame(
         {
-            "n": flags.notna().groupby(rows["group"]).sum(),
-            "hits": flags.fillna(False).astype(bool).groupby(rows["group"]).sum(),
+            "group": pd.Index(rows.names[keep]),
+            "n": n,
+            "value": hit / n,
+            "target": target,
+            "unit_sd": np.sqrt(target * (1 - target)),
         }
     )
-    units = units.loc[units["n"] > 0]
-    if units.empty:
-        return units
-    target = units["hits"].sum() / units["n"].sum()
-    units = units.assign(
-        value=units["hits"] / units["n"], target=target, unit_sd=np.sqrt(target * (1 - target))
-    )
-    return units.drop(columns="hits").rename_axis("group").reset_index()
 
 
-def _residual_units(rows: pd.DataFrame, spec: Measure, skip: str) -> pd.DataFrame:
+def _residual_units(rows: GroupRows, spec: Measure, skip: str) -> pd.DataFrame:
     """Mean residual per group of latest ~ baseline + case mix (no group term); target 0."""
-    model, terms = model_frame(rows, spec, skip=skip)
-    if len(model) < 3:
+    model = model_rows(rows, spec, skip=skip)
+    if len(model.at) < 3:
         return pd.DataFrame()
     # latest ~ terms, fitted on the design matrix patsy would build for that formula (no
     # group levels: no group term), without parsing a formula on every filter change.
-    fit = sm.OLS(model["latest"].to_numpy(float), design_matrix(model, [], terms)).fit()
+    codes = rows.codes[model.at]
+    fit = sm.OLS(model.latest, design_matrix(codes, [], model)).fit()
     if fit.df_resid < 1:
         return pd.DataFrame()
-    residual = pd.Series(fit.resid, index=model.index).groupby(model["group"])
-    units = pd.DataFrame({"n": residual.size(), "value": residual.mean()})
-    units = units.assign(target=0.0, unit_sd=float(np.sqrt(fit.scale)))
-    return units.rename_axis("group").reset_index()
+    residual = pd.Series(fit.resid).groupby(codes)
+    size = residual.size()
+    return pd.DataFrame(
+        {
+            "group": pd.Index(rows.names[size.index.to_numpy()]),
+            "n": size.to_numpy(),
+            "value": residual.mean().to_numpy(),
+            "target": 0.0,
+            "unit_sd": float(np.sqrt(fit.scale)),
+        }
+    )
 
 
 def _with_limits(units: pd.DataFrame, method: str, bounded: bool) -> dict[str, Any]:
     """`units`' columns with z-scores, over-dispersion estimates, limits at each group's n and
     its position."""
-    n, value, target, unit_sd = units["n"], units["value"], units["target"], units["unit_sd"]
+    # On the columns' arrays: a handful of groups, where Series arithmetic is mostly overhead.
+    n, value, target, unit_sd = (units[c].to_numpy() for c in ("n", "value", "target", "unit_sd"))
     se = unit_sd / np.sqrt(n)
-    z = ((value - target) / se.where(se > 0)).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = ((value - target) / _positive(se)).astype(float)
     small = n < config.MIN_GROUP_N
     phi, tau2 = estimate_overdispersion(z[~small], se[~small])
     limits = _limits(n, target, unit_sd, method, (phi, tau2), bounded=bounded)
@@ -214,8 +228,10 @@ def _with_limits(units: pd.DataFrame, method: str, bounded: bool) -> dict[str, A
         ],
         default="within limits",
     )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z_adjusted = (value - target) / _positive(spread)
     return {
-        **{name: units[name] for name in units.columns},
+        **{name: units[name].to_numpy() for name in units.columns},
         "se": se,
         "z": z,
         "small_n": small,
@@ -223,15 +239,23 @@ def _with_limits(units: pd.DataFrame, method: str, bounded: bool) -> dict[str, A
         "phi": phi,
         "tau2": tau2,
         **limits,
-        "z_adjusted": (value - target) / spread.where(spread > 0),
+        "z_adjusted": z_adjusted,
         "position": position,
     }
 
 
-def estimate_overdispersion(z: pd.Series, se: pd.Series) -> tuple[float, float]:
+def _positive(values: np.ndarray) -> np.ndarray:
+    """`values` with NaN where not above 0."""
+    return np.where(values > 0, values, np.nan)
+
+
+def estimate_overdispersion(
+    z: pd.Series | np.ndarray, se: pd.Series | np.ndarray
+) -> tuple[float, float]:
     """Spiegelhalter 2005: phi from 10 %-winsorised z-scores and the additive tau^2."""
-    ok = z.notna() & np.isfinite(z) & (se > 0)
-    z, se = z[ok].to_numpy(float), se[ok].to_numpy(float)
+    z, se = np.asarray(z, dtype=float), np.asarray(se, dtype=float)
+    ok = ~np.isnan(z) & np.isfinite(z) & (se > 0)
+    z, se = z[ok], se[ok]
     count = len(z)
     if count < 3:  # too few groups to tell chance variation from over-dispersion
         return np.nan, np.nan
@@ -243,7 +267,7 @@ def estimate_overdispersion(z: pd.Series, se: pd.Series) -> tuple[float, float]:
     return phi, float(max(0.0, tau2))
 
 
-def _spread(se: pd.Series, method: str, phi: float, tau2: float) -> pd.Series:
+def _spread(se: Values, method: str, phi: float, tau2: float) -> Values:
     """The standard error the limits use under the chosen over-dispersion method."""
     if method == "additive" and not np.isnan(tau2):
         return np.sqrt(se**2 + tau2)
@@ -253,14 +277,14 @@ def _spread(se: pd.Series, method: str, phi: float, tau2: float) -> pd.Series:
 
 
 def _limits(
-    n: pd.Series,
-    target: pd.Series | float,
-    unit_sd: pd.Series | float,
+    n: Values,
+    target: Values | float,
+    unit_sd: Values | float,
     method: str,
     overdispersion: tuple[float, float],
     *,
     bounded: bool,
-) -> dict[str, pd.Series]:
+) -> dict[str, Values]:
     """95 % and 99.8 % limits around the target at each n (rates kept within 0-1);
     `overdispersion` is (phi, tau2)."""
     phi, tau2 = overdispersion
@@ -272,5 +296,5 @@ def _limits(
         "upper_998": target + Z998 * spread,
     }
     if bounded:
-        limits = {k: v.clip(0.0, 1.0) for k, v in limits.items()}
+        limits = {k: np.clip(v, 0.0, 1.0) for k, v in limits.items()}
     return limits

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from practice import config
@@ -44,6 +45,17 @@ def select_population(outcomes: pd.DataFrame, population: str = "all") -> pd.Dat
     "dropouts_as_nonresponders": every series with a baseline; a dropout without follow-up
     counts as a non-responder on each responder rule that applies to its baseline.
     """
+    # Row selections are new frames (copy-on-write), so no extra copy is needed to add to them.
+    chosen = outcomes.loc[population_mask(outcomes, population)]
+    if population == "dropouts_as_nonresponders":
+        chosen = _dropouts_fail(chosen)
+    chosen["population"] = population
+    chosen.attrs["population"] = population
+    return chosen
+
+
+def population_mask(outcomes: pd.DataFrame, population: str = "all") -> np.ndarray:
+    """Which rows of `outcomes` `select_population` keeps, after the same argument checks."""
     require_choice(population, "population", POPULATIONS)
     needed = [f"{m.key}_{part}" for m in MEASURES for part in ("baseline", "latest")]
     require_frame(outcomes, "outcomes", [*needed, "completer", "dropout"])
@@ -54,18 +66,13 @@ def select_population(outcomes: pd.DataFrame, population: str = "all") -> pd.Dat
                 f"outcomes were already restricted to population {sorted(stated)}; "
                 f"pass the unrestricted outcomes to select population {population!r}"
             )
-    followed = outcomes[[f"{m.key}_latest" for m in MEASURES]].notna().any(axis=1)
-    based = outcomes[[f"{m.key}_baseline" for m in MEASURES]].notna().any(axis=1)
-    # Row selections are new frames (copy-on-write), so no extra copy is needed to add to them.
-    if population == "all":
-        chosen = outcomes.loc[followed]
-    elif population == "completers":
-        chosen = outcomes.loc[followed & outcomes["completer"].astype(bool)]
-    else:
-        chosen = _dropouts_fail(outcomes.loc[based])
-    chosen["population"] = population
-    chosen.attrs["population"] = population
-    return chosen
+    part = "baseline" if population == "dropouts_as_nonresponders" else "latest"
+    scored = np.logical_or.reduce(
+        [outcomes[f"{m.key}_{part}"].notna().to_numpy(bool) for m in MEASURES]
+    )
+    if population == "completers":
+        return scored & outcomes["completer"].astype(bool).to_numpy(bool)
+    return scored
 
 
 def empty_reason(outcomes: pd.DataFrame, population: str = "all") -> str | None:
@@ -95,16 +102,26 @@ def empty_reason(outcomes: pd.DataFrame, population: str = "all") -> str | None:
 
 def _dropouts_fail(frame: pd.DataFrame) -> pd.DataFrame:
     """Dropouts with a baseline but no follow-up become non-responders (False, not NA)."""
-    dropout = frame["dropout"].astype(bool)
-    for flag, key, needs in _FLAGS:
-        if flag not in frame.columns:
-            continue
-        baseline = frame[f"{key}_baseline"]
-        applies = baseline.notna()
-        if needs == "positive":
-            applies &= baseline > 0
-        elif needs == "grade":
-            applies &= frame["midas_grade_baseline"] > 1
-        missing = dropout & applies & frame[f"{key}_latest"].isna() & frame[flag].isna()
-        frame[flag] = frame[flag].astype("boolean").mask(missing, False)
+    for flag, _, _ in _FLAGS:
+        failed = failed_dropouts(frame, flag)
+        if failed is not None:
+            frame[flag] = frame[flag].astype("boolean").mask(failed, False)
     return frame
+
+
+def failed_dropouts(frame: pd.DataFrame, flag: str) -> pd.Series | None:
+    """Where population "dropouts_as_nonresponders" counts a row of `frame` as failing the
+    responder rule `flag` (a dropout with no follow-up on a baseline the rule applies to);
+    None when `flag` is not a rule it fills in or not a column of `frame`."""
+    rule = next(((key, needs) for name, key, needs in _FLAGS if name == flag), None)
+    if rule is None or flag not in frame.columns:
+        return None
+    key, needs = rule
+    baseline = frame[f"{key}_baseline"]
+    applies = baseline.notna()
+    if needs == "positive":
+        applies &= baseline > 0
+    elif needs == "grade":
+        applies &= frame["midas_grade_baseline"] > 1
+    dropout = frame["dropout"].astype(bool)
+    return dropout & applies & frame[f"{key}_latest"].isna() & frame[flag].isna()
