@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from practice import config
@@ -45,7 +46,10 @@ def off_track_alerts(outcomes: pd.DataFrame, *, after_sessions: int | None = Non
     latest = outcomes["series_number"].eq(
         outcomes.groupby("client_id")["series_number"].transform("max")
     )
-    current = outcomes.loc[latest & outcomes["active"].astype(bool)]
+    # Only the columns read below: selecting rows copies every column kept (outcomes has ~150).
+    shown = [f"{m.key}_{part}" for m in MEASURES for part in ("baseline", "latest")]
+    read = list(dict.fromkeys([*ALERT_COLUMNS[:13], *shown, *labels]))
+    current = outcomes.loc[latest & outcomes["active"].astype(bool), read]
     fraction = config.OFF_TRACK_IMPROVEMENT_FRACTION
     # Pain: the headline pain responder rule (pain_reduced, with its optional points);
     # headache days: the IHS secondary 30 % level.
@@ -76,47 +80,45 @@ def _number(values: pd.Series) -> pd.Series:
     return values.round(2).astype(str).str.replace(r"\.0$", "", regex=True)
 
 
-def _trend(rows: pd.DataFrame, key: str, label: str) -> pd.Series:
-    """'pain 7 -> 6 (-14 %)' where the measure has a percent change, else ''."""
-    pct = rows[f"{key}_pct_change"]
-    text = (
-        label
-        + " "
-        + _number(rows[f"{key}_baseline"])
-        + " -> "
-        + _number(rows[f"{key}_latest"])
-        + " ("
-        + pct.round(0).astype("Int64").astype(str)
-        + " %)"
-    )
-    return text.where(pct.notna(), "")
-
-
 def _reasons(rows: pd.DataFrame, labels: list[str]) -> pd.Series:
-    """The reason text of each alerted row, built column-wise (no loop over rows)."""
+    """The reason text of each alerted row.
+
+    Every number shown becomes text in one vectorised pass over all of them (one pandas call
+    per step instead of one per measure and part: those calls' overhead was most of the cost);
+    the sentences are then joined per alerted row, a few hundred at most.
+    """
     percent = round(100 * config.OFF_TRACK_IMPROVEMENT_FRACTION)
-    sessions = rows["sessions_attended"].astype(str)
-    trends = _trend(rows, "pain", "pain") + "; " + _trend(rows, "hd28", "headache days/28d")
-    stalled = (
-        "Not "
-        + str(percent)
-        + " % better after "
-        + sessions
-        + " sessions: "
-        + trends.str.strip("; ")
-        + ". "
-    )
-    silent = "No pain or headache-day score after session 1, " + sessions + " sessions in. "
-    text = stalled.where(rows["no_improvement"], "") + silent.where(rows["no_scores"], "")
-    for measure, column in zip(MEASURES, labels, strict=True):  # one pass per measure
-        worse = (
-            "Reliably worse "
-            + measure.label
-            + ": "
-            + _number(rows[f"{measure.key}_baseline"])
-            + " -> "
-            + _number(rows[f"{measure.key}_latest"])
-            + ". "
-        )
-        text = text + worse.where(rows[column].isin(_WORSE), "")
-    return text.str.strip()
+    n = len(rows)
+    parts = [f"{m.key}_{part}" for m in MEASURES for part in ("baseline", "latest")]
+    numbers = _number(pd.concat([rows[c] for c in parts], ignore_index=True))
+    text_of = dict(zip(parts, np.array(numbers, dtype=object).reshape(len(parts), n), strict=True))
+    trended = [("pain", "pain"), ("hd28", "headache days/28d")]
+    pcts = pd.concat([rows[f"{key}_pct_change"] for key, _ in trended], ignore_index=True)
+    pct_text = np.array(pcts.round(0).astype("Int64").astype(str), dtype=object).reshape(2, n)
+    has_pct = pcts.notna().to_numpy().reshape(2, n)
+    worse = np.column_stack([rows[column].isin(_WORSE).to_numpy() for column in labels])
+    sessions = rows["sessions_attended"].astype(str).to_numpy(object)
+    stalled, silent = rows["no_improvement"].to_numpy(bool), rows["no_scores"].to_numpy(bool)
+
+    def change(i: int, key: str) -> str:
+        """'7 -> 6': the measure's baseline and latest in row i."""
+        return f"{text_of[f'{key}_baseline'][i]} -> {text_of[f'{key}_latest'][i]}"
+
+    def trend(i: int, j: int) -> str:
+        """'pain 7 -> 6 (-14 %)' where the measure has a percent change, else ''."""
+        key, label = trended[j]
+        return f"{label} {change(i, key)} ({pct_text[j, i]} %)" if has_pct[j, i] else ""
+
+    reasons = []
+    for i in range(n):
+        text = ""
+        if stalled[i]:
+            trends = f"{trend(i, 0)}; {trend(i, 1)}".strip("; ")
+            text += f"Not {percent} % better after {sessions[i]} sessions: {trends}. "
+        if silent[i]:
+            text += f"No pain or headache-day score after session 1, {sessions[i]} sessions in. "
+        for k, measure in enumerate(MEASURES):
+            if worse[i, k]:
+                text += f"Reliably worse {measure.label}: {change(i, measure.key)}. "
+        reasons.append(text.strip())
+    return pd.Series(reasons, index=rows.index, dtype="str")
