@@ -84,7 +84,7 @@ def empty_reason(outcomes: pd.DataFrame, population: str = "all") -> str | None:
     require_choice(population, "population", POPULATIONS)
     if outcomes.empty:
         return "no treatment series is stored (no session has been imported)"
-    if not select_population(outcomes, population).empty:
+    if population_mask(outcomes, population).any():
         return None
     if population == "dropouts_as_nonresponders":
         return "no series has a baseline score (an intake value or a first report)"

@@ -14,8 +14,7 @@ from practice.analysis._common import (
     require_choice,
     require_frame,
 )
-from practice.analysis.groups import grouped_rows
-from practice.analysis.populations import select_population
+from practice.analysis.groups import population_rows
 
 KM_COLUMNS = [
     "group",
@@ -49,10 +48,10 @@ def time_to_response(
     """
     key = require_choice(measure, "measure", ("pain", "hd28"))
     require_choice(scale, "scale", ("sessions", "days"))
-    rows = grouped_rows(select_population(outcomes, population), by)
     unit = "sessions" if scale == "sessions" else "days"
-    event_time = rows[f"{key}_{unit}_to_response"]
-    censor_time = rows[f"{key}_last_report_{'session' if scale == 'sessions' else 'day'}"]
+    event, censor = f"{key}_{unit}_to_response", f"{key}_last_report_{unit.removesuffix('s')}"
+    rows = population_rows(outcomes, population, by, event, censor)
+    event_time, censor_time = rows[event], rows[censor]
     eligible = (rows[f"{key}_baseline"] > 0) & censor_time.notna()
     data = pd.DataFrame(
         {
