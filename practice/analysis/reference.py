@@ -58,9 +58,10 @@ def baseline_spread(
     )
 
 
-def usual_interval(day: pd.Series, series_key: pd.Series) -> float:
-    """The practice's median days between consecutive attended sessions of a series."""
-    value = day.groupby(series_key).diff().median()
+def usual_interval(intervals: np.ndarray) -> float:
+    """The practice's median days between consecutive attended sessions of a series, from
+    each attended session's days since the series' previous one (NaN at a series' first)."""
+    value = pd.Series(intervals).median()
     return float(value) if pd.notna(value) else np.nan
 
 
