@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.api.extensions import ExtensionDtype
+from pandas.api.types import is_object_dtype
 from pandas.arrays import ArrowStringArray
 
 from practice import config
@@ -211,9 +212,11 @@ def compute_outcomes_and_reference(
     out["location"] = _series_locations(frame)
     out.update(_technique_columns(attended, out["sessions_attended"]))
     first_series = out["series_number"] == 1
+    # Each attended session's series key, visit and day, read once for the 7 measures.
+    when_attended = tuple(attended[c].to_numpy(np.int64) for c in ("sk", "visit", "day"))
     for m in MEASURES:
         intake = np.where(first_series, out[f"intake_{m.key}"], np.nan)
-        out.update(_measure_columns(attended, m, intake, point))
+        out.update(_measure_columns(attended, when_attended, m, intake, point))
     if diary is not None:  # the diary wins where it has a figure (practice.analysis.diary)
         with_diary = apply_diary(
             _as_frame(out, list(out)), diary, point_days=None if point is None else point.days
@@ -240,11 +243,13 @@ def _values(column: pd.Series) -> Any:
 def _as_frame(columns: dict[str, Any], names: list[str]) -> pd.DataFrame:
     """The columns `names` (arrays, one value per series) as one frame on a RangeIndex."""
     index = pd.RangeIndex(len(columns["client_id"]))
-    # The arrays' own dtypes: object text stays object (pandas would infer "str" from it).
-    return pd.DataFrame(
-        {name: pd.Series(columns[name], index=index, dtype=columns[name].dtype) for name in names},
-        index=index,
-    )
+    # Object text stays object (pandas would infer "str" from it); other arrays go in as they
+    # are, which is dearer to wrap in a Series each.
+    data = {name: columns[name] for name in names}
+    for name, values in data.items():
+        if is_object_dtype(values.dtype):
+            data[name] = pd.Series(values, index=index, dtype=object)
+    return pd.DataFrame(data, index=index)
 
 
 def _check_inputs(clients: object, sessions: object, gap_days: object) -> None:
@@ -605,10 +610,15 @@ def _join_per_series(sk: np.ndarray, code: np.ndarray, names: list[str], n: int)
 
 
 def _measure_columns(
-    attended: pd.DataFrame, measure: Measure, intake: np.ndarray, point: TimePoint | None = None
+    attended: pd.DataFrame,
+    when: tuple[np.ndarray, ...],
+    measure: Measure,
+    intake: np.ndarray,
+    point: TimePoint | None = None,
 ) -> dict[str, np.ndarray]:
     """Baseline, latest (or the value at `point`) and (pain, hd28) response timing of one
-    measure, per series (`intake`: each series' intake value, series keys 0, 1, ... in order).
+    measure, per series (`intake`: each series' intake value, series keys 0, 1, ... in order;
+    `when`: the attended sessions' series key, visit and day).
 
     Numpy over the attended sessions, which are sorted by series key: a series' first and last
     rows are found where the key changes, not by grouping.
@@ -616,9 +626,7 @@ def _measure_columns(
     key = measure.key
     values = report_values(attended, measure)
     has = ~np.isnan(values)
-    sk = attended["sk"].to_numpy(np.int64)[has]
-    visit = attended["visit"].to_numpy(np.int64)[has]
-    day = attended["day"].to_numpy(np.int64)[has]
+    sk, visit, day = (column[has] for column in when)
     values = values[has]
     n = len(intake)
     given = intake
