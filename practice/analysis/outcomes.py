@@ -46,7 +46,12 @@ from practice.analysis.diary import (
     source_labels,
 )
 from practice.analysis.followup import FOLLOWUP_COLUMNS, followup_columns, report_values
-from practice.analysis.reference import ReferenceValues, baseline_spread, usual_interval
+from practice.analysis.reference import (
+    ReferenceValues,
+    baseline_spread,
+    client_ranks,
+    usual_interval,
+)
 from practice.analysis.timepoints import TimePoint, parse_time_point
 from practice.columns import SCORE_COLUMNS
 from practice.series import NO_SERIES, assign_series
@@ -295,7 +300,7 @@ def _prepare_sessions(sessions: pd.DataFrame, gap_days: int | None) -> pd.DataFr
     kept = np.flatnonzero(frame["series_number"].to_numpy() != NO_SERIES)
     # Sorted by client, series, date and session id (a stable lexsort on the client's rank:
     # the order sort_values gives, without comparing strings); `sk` numbers the series.
-    client = pd.factorize(frame["client_id"], sort=True)[0][kept]
+    client = client_ranks(frame["client_id"])[kept]
     series = frame["series_number"].to_numpy()[kept]
     keys = (
         client,
