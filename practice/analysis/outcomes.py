@@ -345,8 +345,9 @@ def _attended_sessions(frame: pd.DataFrame) -> pd.DataFrame:
     sk = attended["sk"].to_numpy()
     first = _first_per_group(sk, int(sk[-1]) + 1 if len(sk) else 0)[sk]
     attended["visit"] = np.arange(len(sk)) - first + 1
-    dates = attended["session_date"]
-    attended["day"] = (dates - dates.iloc[first].to_numpy()).dt.days
+    dates = attended["session_date"].to_numpy()
+    # Whole days, floored as .dt.days would (numpy: a fifth of the pandas Series arithmetic).
+    attended["day"] = (dates - dates[first]) // np.timedelta64(1, "D")
     return attended
 
 
@@ -473,7 +474,10 @@ def _therapist_column(frame: pd.DataFrame, attended_count: np.ndarray) -> Any:
     """Main therapist: most attended sessions (all sessions if none attended); ties -> earliest."""
     sk_all = frame["sk"].to_numpy(np.int64)
     pool = frame["attended"].to_numpy(bool) | (attended_count[sk_all] == 0)
-    codes, names = pd.factorize(frame["therapist"][pool], sort=True)  # -1: none, not counted
+    # Every row's therapist coded (alphabetically, -1: none, not counted) and the pool's codes
+    # read from them: selecting the pool's text first costs more than coding all of it.
+    codes, names = pd.factorize(frame["therapist"], sort=True)
+    codes = codes[pool]
     named = codes >= 0
     sk = sk_all[pool][named]
     dates = frame["session_date"].to_numpy("datetime64[ns]")[pool][named]
@@ -530,8 +534,8 @@ def _best_per_series(
             leading = np.r_[True, series[ranked][1:] != series[ranked][:-1]]
             return ranked[leading]
         order = order.view(np.int64)
-    starts = np.flatnonzero(np.r_[True, series[1:] != series[:-1]])
-    run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(series)]))
+    is_start = _run_starts(series)
+    starts, run = np.flatnonzero(is_start), np.cumsum(is_start) - 1
     chosen = count == np.maximum.reduceat(count, starts)[run]
     for values in (order.astype(np.int64), code.astype(np.int64)):
         values = np.where(chosen, values, np.iinfo(np.int64).max)
@@ -583,11 +587,13 @@ def _technique_uses(attended: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.
     flat = np.fromiter((code_of[n] for names in split for n in names), dtype=np.int64)
     cell_start = np.concatenate([[0], np.cumsum(per_cell)[:-1]]).astype(np.int64)
     per_row = per_cell[cells] if len(cells) else np.zeros(0, dtype=np.int64)
-    row_start = np.repeat(np.cumsum(per_row) - per_row, per_row)
-    within = np.arange(int(per_row.sum()), dtype=np.int64) - row_start
-    sk = np.repeat(attended["sk"].to_numpy(np.int64), per_row)
-    code = flat[np.repeat(cell_start[cells], per_row) + within]
-    visit = np.repeat(attended["visit"].to_numpy(np.int64), per_row)
+    # Each use's session, repeated once and then indexed: np.repeat per column is dearer.
+    row = np.repeat(np.arange(len(per_row)), per_row)
+    # A use's position in its cell's techniques is its position among its session's uses.
+    offset = cell_start[cells] - (np.cumsum(per_row) - per_row) if len(cells) else per_row
+    code = flat[offset[row] + np.arange(len(row), dtype=np.int64)]
+    sk = attended["sk"].to_numpy(np.int64)[row]
+    visit = attended["visit"].to_numpy(np.int64)[row]
     return sk, code, visit, names
 
 
@@ -600,7 +606,7 @@ def _join_per_series(sk: np.ndarray, code: np.ndarray, names: list[str], n: int)
     joined = np.full(n, np.nan, dtype=object)
     if len(sk) == 0:
         return joined  # no technique at all: objects, as pandas gives for no values
-    starts = np.r_[True, sk[1:] != sk[:-1]]  # `sk` is sorted: no sort to find the series
+    starts = _run_starts(sk)  # `sk` is sorted: no sort to find the series
     series, at = sk[starts], np.cumsum(starts) - 1
     if len(names) > 52:  # bit masks as exact float sums hold 52 bits
         technique = pd.Series(np.asarray(names, dtype=object)[code])
@@ -630,17 +636,18 @@ def _measure_columns(
     """
     key = measure.key
     values = report_values(attended, measure)
-    has = ~np.isnan(values)
-    sk, visit, day = (column[has] for column in when)
-    values = values[has]
+    # Rows are selected by position (take) rather than by boolean mask: masking with these
+    # scattered masks costs several times more, and there are 8 selections per measure.
+    has = np.flatnonzero(~np.isnan(values))
+    sk, visit, day, values = (column.take(has) for column in (*when, values))
     n = len(intake)
     given = intake
     from_intake = ~np.isnan(given)
     first = _first_per_group(sk, n)
     baseline = np.where(from_intake, given, _take(values, first))
     baseline_visit = np.where(from_intake, 0.0, _take(visit.astype(float), first))
-    follow = (visit >= 2) & (visit > baseline_visit[sk])
-    f_sk, f_visit, f_day, level = sk[follow], visit[follow], day[follow], values[follow]
+    follow = np.flatnonzero((visit >= 2) & (visit > baseline_visit[sk]))
+    f_sk, f_visit, f_day, level = (column.take(follow) for column in (sk, visit, day, values))
     last = _last_per_group(f_sk, n)
     if measure.windowed and (point is not None or key in TIMED_MEASURES):
         level = _window_mean(f_sk, f_day, level, WINDOW_DAYS)
@@ -680,8 +687,8 @@ def _first_per_group(groups: np.ndarray, n: int) -> np.ndarray:
     """Index (into sorted `groups`) of each of the n groups' first row, -1 where none."""
     first = np.full(n, -1, dtype=np.int64)
     if len(groups):
-        starts = np.r_[True, groups[1:] != groups[:-1]]
-        first[groups[starts]] = np.flatnonzero(starts)
+        starts = np.flatnonzero(_run_starts(groups))
+        first[groups[starts]] = starts
     return first
 
 
@@ -689,9 +696,25 @@ def _last_per_group(groups: np.ndarray, n: int) -> np.ndarray:
     """Index (into sorted `groups`) of each of the n groups' last row, -1 where none."""
     last = np.full(n, -1, dtype=np.int64)
     if len(groups):
-        ends = np.r_[groups[1:] != groups[:-1], True]
-        last[groups[ends]] = np.flatnonzero(ends)
+        ends = np.flatnonzero(_run_ends(groups))
+        last[groups[ends]] = ends
     return last
+
+
+def _run_starts(groups: np.ndarray) -> np.ndarray:
+    """True at the first row of each run of equal `groups` (at least one row)."""
+    starts = np.empty(len(groups), dtype=bool)
+    starts[0] = True
+    np.not_equal(groups[1:], groups[:-1], out=starts[1:])  # no np.r_ copy
+    return starts
+
+
+def _run_ends(groups: np.ndarray) -> np.ndarray:
+    """True at the last row of each run of equal `groups` (at least one row)."""
+    ends = np.empty(len(groups), dtype=bool)
+    ends[-1] = True
+    np.not_equal(groups[1:], groups[:-1], out=ends[:-1])
+    return ends
 
 
 def _level_at(follow: pd.DataFrame, point: TimePoint) -> pd.Series:
