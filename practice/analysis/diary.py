@@ -180,12 +180,10 @@ def add_sources(outcomes: pd.DataFrame) -> pd.DataFrame:
     for key in DIARY_MEASURES:
         if f"{key}_latest_from" not in out:
             out[f"{key}_latest_from"] = _labelled(out[f"{key}_latest"], "sessions")
-        base = out[f"{key}_baseline_from"].eq("diary").to_numpy(bool)
-        last = out[f"{key}_latest_from"].eq("diary").to_numpy(bool)
-        given = out[f"{key}_baseline_from"].notna() | out[f"{key}_latest_from"].notna()
-        # The label's position (NaN where neither figure was given), taken from objects.
-        which = np.select([~given.to_numpy(bool), base & last, base | last], [3, 0, 1], default=2)
-        out[f"{key}_source"] = pd.Series(_SOURCE_LABELS[which], index=out.index, dtype=object)
+        which = source_labels(
+            out[f"{key}_baseline_from"].to_numpy(object), out[f"{key}_latest_from"].to_numpy(object)
+        )
+        out[f"{key}_source"] = pd.Series(which, index=out.index, dtype=object)
     for column in ("hd28_baseline_reported", "hd28_latest_reported"):
         if column not in out:
             out[column] = out[column.replace("_reported", "")]
@@ -194,14 +192,29 @@ def add_sources(outcomes: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def source_labels(baseline_from: np.ndarray, latest_from: np.ndarray) -> np.ndarray:
+    """The `<measure>_source` label of each row from where its two figures came from."""
+    base, last = baseline_from == "diary", latest_from == "diary"
+    given = ~(pd.isna(baseline_from) & pd.isna(latest_from))
+    # The label's position (NaN where neither figure was given), taken from objects.
+    return _SOURCE_LABELS[np.select([~given, base & last, base | last], [3, 0, 1], default=2)]
+
+
 _SOURCE_LABELS = np.array(["diary", "mixed", "reported", np.nan], dtype=object)
+
+
+def labelled_reports(values: np.ndarray, label: str) -> np.ndarray:
+    """`label` where `values` has a value, else None."""
+    labels = np.full(len(values), None, dtype=object)
+    labels[~np.isnan(values)] = label
+    return labels
 
 
 def _labelled(values: pd.Series, label: str) -> pd.Series:
     """`label` where `values` has a value, else None."""
-    labels = np.full(len(values), None, dtype=object)
-    labels[values.notna().to_numpy(bool)] = label
-    return pd.Series(labels, index=values.index, dtype=object)
+    return pd.Series(
+        labelled_reports(values.to_numpy(float), label), index=values.index, dtype=object
+    )
 
 
 # Where the figures of a group's counted series came from (summary keys, docs/metrics.md).

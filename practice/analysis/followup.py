@@ -10,6 +10,8 @@ different result from relief that lasts. Rules in docs/metrics.md, "Follow-up vi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -30,45 +32,63 @@ GROUP_FOLLOWUP_COLUMNS = [
 ]
 
 
-def followup_frame(frame: pd.DataFrame, out: pd.DataFrame) -> pd.DataFrame:
-    """Per series (index `sk` as in `out`): follow-up visits after the last treatment and, per
+def followup_columns(
+    frame: pd.DataFrame, last_session_date: pd.Series, baselines: Mapping[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Per series (series key 0, 1, ...): follow-up visits after the last treatment and, per
     measure, the latest follow-up value and its change from the series' baseline.
 
-    `frame` holds every session with `sk`, `status` and the score columns; `out` holds
-    `last_session_date` (the last attended session) and `<measure>_baseline`.
+    `frame` holds every session with `sk`, `status` and the score columns, sorted by series
+    key and date; `last_session_date` is each series' last attended session,
+    `baselines[key]` each series' baseline of the measure `key`.
     """
-    visits = frame.loc[frame["status"].eq("follow_up")]
-    last_treatment = visits["sk"].map(out["last_session_date"])
-    visits = visits.loc[visits["session_date"] > last_treatment]
-    by_series = visits.groupby("sk")
-    result = pd.DataFrame(index=out.index)
-    result["followup_visits"] = by_series.size().reindex(out.index, fill_value=0).astype("int64")
-    result["last_followup_date"] = by_series["session_date"].max()
-    result["followup_days"] = (
-        result["last_followup_date"] - out["last_session_date"]
-    ).dt.days.astype("float64")
+    n = len(last_session_date)
+    last = last_session_date.to_numpy()
+    visit = frame["status"].eq("follow_up").to_numpy(dtype=bool, na_value=False)
+    rows = np.flatnonzero(visit)
+    sk = frame["sk"].to_numpy(np.int64)[rows]
+    dates = frame["session_date"].to_numpy()[rows]
+    after = dates > last[sk]  # NaT (no attended session) is never before a visit
+    rows, sk, dates = rows[after], sk[after], dates[after]
+    out: dict[str, np.ndarray] = {
+        "followup_visits": np.bincount(sk, minlength=n).astype("int64"),
+        "last_followup_date": np.full(n, np.datetime64("NaT"), dtype=dates.dtype),
+        "followup_days": np.full(n, np.nan),
+    }
+    # `frame` is sorted by series and date: a series' last visit row is its latest.
+    ends = _last_rows(sk)
+    out["last_followup_date"][sk[ends]] = dates[ends]
+    out["followup_days"][sk[ends]] = (dates[ends] - last[sk[ends]]) // np.timedelta64(1, "D")
     for measure in MEASURES:
-        value = _latest_report(visits, measure).reindex(out.index)
-        result[f"{measure.key}_followup"] = value
-        result[f"{measure.key}_followup_change"] = value - out[f"{measure.key}_baseline"]
-    return result
+        value = np.full(n, np.nan)
+        if len(rows):  # no visit after treatment (most practices): nothing to read
+            reported = report_values(frame, measure)[rows]
+            has = ~np.isnan(reported)
+            ends = _last_rows(sk[has])
+            value[sk[has][ends]] = reported[has][ends]
+        out[f"{measure.key}_followup"] = value
+        out[f"{measure.key}_followup_change"] = value - baselines[measure.key]
+    return out
 
 
-def _latest_report(visits: pd.DataFrame, measure: Measure) -> pd.Series:
-    """The series' latest follow-up report of `measure` (a 7-day count scaled by 4 to 28 days).
+def _last_rows(groups: np.ndarray) -> np.ndarray:
+    """Positions of the last row of each run of equal (sorted) `groups`."""
+    return np.flatnonzero(np.r_[groups[1:] != groups[:-1], True]) if len(groups) else groups
+
+
+def report_values(sessions: pd.DataFrame, measure: Measure) -> np.ndarray:
+    """Each session's report of `measure` (a 7-day count scaled by 4 to 28 days).
 
     A follow-up visit reports on the weeks just before it, so its count stands alone: it is
     not averaged with treatment-period reports.
     """
-    values = pd.Series(np.nan, index=visits.index)
+    values = np.full(len(sessions), np.nan)
     if measure.session_column is not None:
-        values = visits[measure.session_column].astype("float64")
+        values = sessions[measure.session_column].to_numpy(float)
     if measure.weekly_column is not None:
-        values = values.fillna(4 * visits[measure.weekly_column].astype("float64"))
-    reported = values.notna()
-    ordered = visits.loc[reported, ["sk", "session_date"]].assign(value=values[reported])
-    ordered = ordered.sort_values(["sk", "session_date"], kind="stable")
-    return ordered.drop_duplicates("sk", keep="last").set_index("sk")["value"]
+        weekly = 4 * sessions[measure.weekly_column].to_numpy(float)
+        values = np.where(np.isnan(values), weekly, values)
+    return values
 
 
 def describe_followups(rows: pd.DataFrame, key: str) -> pd.DataFrame:

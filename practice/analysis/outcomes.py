@@ -19,10 +19,14 @@ The rules (documented for therapists in docs/metrics.md):
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pandas.api.extensions import ExtensionDtype
+from pandas.api.types import is_object_dtype
 from pandas.arrays import ArrowStringArray
 
 from practice import config
@@ -34,9 +38,20 @@ from practice.analysis._common import (
     pain_reduced,
     require_frame,
 )
-from practice.analysis.diary import SOURCE_COLUMNS, add_sources, apply_diary
-from practice.analysis.followup import FOLLOWUP_COLUMNS, followup_frame
-from practice.analysis.reference import ReferenceValues, baseline_spread, usual_interval
+from practice.analysis.diary import (
+    DIARY_MEASURES,
+    SOURCE_COLUMNS,
+    apply_diary,
+    labelled_reports,
+    source_labels,
+)
+from practice.analysis.followup import FOLLOWUP_COLUMNS, followup_columns, report_values
+from practice.analysis.reference import (
+    ReferenceValues,
+    baseline_spread,
+    client_ranks,
+    usual_interval,
+)
 from practice.analysis.timepoints import TimePoint, parse_time_point
 from practice.columns import SCORE_COLUMNS
 from practice.series import NO_SERIES, assign_series
@@ -190,34 +205,56 @@ def compute_outcomes_and_reference(
     if as_of is None and reference is not None and reference.as_of is not None:
         as_of = reference.as_of
     when = _as_of(as_of, frame)
-    interval = (
-        reference.usual_interval_days
-        if reference is not None
-        else usual_interval(attended["day"], attended["sk"])
-    )
-    out = _series_frame(frame, attended)
-    out = out.join(_intake_frame(clients, out["client_id"]))
-    out = out.join(_activity_frame(out, attended, when, gap, interval))
-    out = out.join(_therapist_frame(frame, out["sessions_attended"]))
+    intervals = _intervals(attended)
+    interval = reference.usual_interval_days if reference is not None else usual_interval(intervals)
+    # Every column is computed per series (series key 0, 1, ...) as an array and the frame is
+    # built once at the end: joining and assigning pandas columns one at a time cost more than
+    # the arithmetic.
+    out = _series_columns(frame, attended)
+    out.update(_intake_columns(clients, out["client_id"]))
+    out.update(_activity_columns(out, attended, intervals, when, gap, interval))
+    out["therapist"] = _therapist_column(frame, out["sessions_attended"])
     out["location"] = _series_locations(frame)
-    out = out.join(_technique_frame(attended, out["sessions_attended"]))
-    first_series = out["series_number"].eq(1)
-    measures = [
-        _measure_frame(attended, m, out[f"intake_{m.key}"].where(first_series), point)
-        for m in MEASURES
-    ]
-    out = pd.concat([out, *measures], axis=1)
+    out.update(_technique_columns(attended, out["sessions_attended"]))
+    first_series = out["series_number"] == 1
+    # Each attended session's series key, visit and day, read once for the 7 measures.
+    when_attended = tuple(attended[c].to_numpy(np.int64) for c in ("sk", "visit", "day"))
+    for m in MEASURES:
+        intake = np.where(first_series, out[f"intake_{m.key}"], np.nan)
+        out.update(_measure_columns(attended, when_attended, m, intake, point))
     if diary is not None:  # the diary wins where it has a figure (practice.analysis.diary)
-        out = apply_diary(out, diary, point_days=None if point is None else point.days)
-    out = add_sources(out)
+        with_diary = apply_diary(
+            _as_frame(out, list(out)), diary, point_days=None if point is None else point.days
+        )
+        out = {name: _values(with_diary[name]) for name in with_diary.columns}
+    else:
+        out.update(_reported_sources(out))
     if reference is None:
         baselines = pd.DataFrame({m.key: out[f"{m.key}_baseline"] for m in MEASURES})
-        sds, counts = baseline_spread(out["client_id"], baselines)
+        sds, counts = baseline_spread(pd.Series(out["client_id"]), baselines)
         reference = ReferenceValues(when, interval, sds, counts)
-    out = _add_changes(out, reference)
-    out = _add_flags(out)
-    out = out.join(followup_frame(frame, out))
-    return out.reindex(columns=OUTCOME_COLUMNS).reset_index(drop=True), reference
+    out.update(_change_columns(out, reference))
+    out.update(_flag_columns(out))
+    baselines_by_key = {m.key: np.asarray(out[f"{m.key}_baseline"], float) for m in MEASURES}
+    out.update(followup_columns(frame, pd.Series(out["last_session_date"]), baselines_by_key))
+    return _as_frame(out, OUTCOME_COLUMNS), reference
+
+
+def _values(column: pd.Series) -> Any:
+    """The column's values: its numpy array, or its pandas array for pandas' own dtypes."""
+    return column.array if isinstance(column.dtype, ExtensionDtype) else column.to_numpy()
+
+
+def _as_frame(columns: dict[str, Any], names: list[str]) -> pd.DataFrame:
+    """The columns `names` (arrays, one value per series) as one frame on a RangeIndex."""
+    index = pd.RangeIndex(len(columns["client_id"]))
+    # Object text stays object (pandas would infer "str" from it); other arrays go in as they
+    # are, which is dearer to wrap in a Series each.
+    data = {name: columns[name] for name in names}
+    for name, values in data.items():
+        if is_object_dtype(values.dtype):
+            data[name] = pd.Series(values, index=index, dtype=object)
+    return pd.DataFrame(data, index=index)
 
 
 def _check_inputs(clients: object, sessions: object, gap_days: object) -> None:
@@ -263,7 +300,7 @@ def _prepare_sessions(sessions: pd.DataFrame, gap_days: int | None) -> pd.DataFr
     kept = np.flatnonzero(frame["series_number"].to_numpy() != NO_SERIES)
     # Sorted by client, series, date and session id (a stable lexsort on the client's rank:
     # the order sort_values gives, without comparing strings); `sk` numbers the series.
-    client = pd.factorize(frame["client_id"], sort=True)[0][kept]
+    client = client_ranks(frame["client_id"])[kept]
     series = frame["series_number"].to_numpy()[kept]
     keys = (
         client,
@@ -308,35 +345,54 @@ def _attended_sessions(frame: pd.DataFrame) -> pd.DataFrame:
     sk = attended["sk"].to_numpy()
     first = _first_per_group(sk, int(sk[-1]) + 1 if len(sk) else 0)[sk]
     attended["visit"] = np.arange(len(sk)) - first + 1
-    dates = attended["session_date"]
-    attended["day"] = (dates - dates.iloc[first].to_numpy()).dt.days
+    dates = attended["session_date"].to_numpy()
+    # Whole days, floored as .dt.days would (numpy: a fifth of the pandas Series arithmetic).
+    attended["day"] = (dates - dates[first]) // np.timedelta64(1, "D")
     return attended
 
 
-def _series_frame(frame: pd.DataFrame, attended: pd.DataFrame) -> pd.DataFrame:
-    by_series = frame.groupby("sk")
-    out = pd.DataFrame(
-        {
-            "client_id": by_series["client_id"].first(),
-            "series_number": by_series["series_number"].first().astype("int64"),
-            # Follow-up visits are assessments, not treatment bookings.
-            "sessions_booked": (~frame["status"].eq("follow_up")).groupby(frame["sk"]).sum(),
-            "sessions_attended": by_series["attended"].sum().astype("int64"),
-        }
-    )
-    # Attended rows are in date order within each series: its first and last are the extremes.
+def _series_columns(frame: pd.DataFrame, attended: pd.DataFrame) -> dict[str, Any]:
+    """Who and when: client, series number, sessions booked and attended, first and last
+    attended session, score coverage and immediate relief, per series key."""
+    sk = frame["sk"].to_numpy(np.int64)
+    n = int(sk[-1]) + 1  # every series key has rows, in order
+    starts = _first_per_group(sk, n)
+    a_sk = attended["sk"].to_numpy(np.int64)
+    dates = attended["session_date"].array
+    attended_count = np.bincount(a_sk, minlength=n).astype("int64")
+    scored = attended[list(SCORE_COLUMNS)].notna().to_numpy().any(axis=1)
+    relief = attended["pain_pre"].to_numpy(float) - attended["pain_post"].to_numpy(float)
+    # pandas' grouped mean (compensated summation): the same figures as before, bit for bit.
+    mean_relief = pd.Series(relief).groupby(a_sk).mean().reindex(pd.RangeIndex(n))
+    with np.errstate(invalid="ignore", divide="ignore"):  # 0 / 0: no attended session, NaN
+        coverage = np.bincount(a_sk[scored], minlength=n) / attended_count
+    return {
+        "client_id": frame["client_id"].array.take(starts),
+        "series_number": frame["series_number"].to_numpy()[starts].astype("int64"),
+        # Follow-up visits are assessments, not treatment bookings.
+        "sessions_booked": np.bincount(
+            sk[frame["status"].ne("follow_up").to_numpy(dtype=bool, na_value=True)], minlength=n
+        ).astype("int64"),
+        "sessions_attended": attended_count,
+        # Attended rows are in date order within each series: its first and last are the extremes.
+        "first_session_date": dates.take(_first_per_group(a_sk, n), allow_fill=True),
+        "last_session_date": dates.take(_last_per_group(a_sk, n), allow_fill=True),
+        "coverage": coverage,
+        "immediate_relief_mean": mean_relief.to_numpy(float),
+        "immediate_relief_sessions": np.bincount(a_sk[~np.isnan(relief)], minlength=n).astype(
+            "int64"
+        ),
+    }
+
+
+def _intervals(attended: pd.DataFrame) -> np.ndarray:
+    """Days since the series' previous attended session (NaN at a series' first)."""
     sk = attended["sk"].to_numpy(np.int64)
-    n = len(out)
-    dates = attended["session_date"]
-    out["first_session_date"] = _dates_at(dates, _first_per_group(sk, n), out.index)
-    out["last_session_date"] = _dates_at(dates, _last_per_group(sk, n), out.index)
-    scored = attended[list(SCORE_COLUMNS)].notna().any(axis=1)
-    out["coverage"] = scored.groupby(attended["sk"]).sum() / out["sessions_attended"]
-    relief = attended["pain_pre"] - attended["pain_post"]
-    out["immediate_relief_mean"] = relief.groupby(attended["sk"]).mean()
-    n_relief = relief.notna().groupby(attended["sk"]).sum()
-    out["immediate_relief_sessions"] = n_relief.reindex(out.index, fill_value=0).astype("int64")
-    return out
+    day = attended["day"].to_numpy(np.int64).astype(float)
+    intervals = np.full(len(day), np.nan)
+    same = sk[1:] == sk[:-1]
+    intervals[1:][same] = (day[1:] - day[:-1])[same]
+    return intervals
 
 
 _INTAKE_COLUMNS = frozenset(
@@ -362,75 +418,73 @@ def _positions(values: pd.Series, labels: pd.Series) -> np.ndarray:
     return pd.Index(labels).get_indexer(values)
 
 
-def _dates_at(dates: pd.Series, rows: np.ndarray, index: pd.Index) -> pd.Series:
-    """dates.iloc[rows] on `index` (same dtype), NaT where a row is -1."""
-    return pd.Series(dates.array.take(rows, allow_fill=True), index=index, name=dates.name)
-
-
-def _intake_frame(clients: pd.DataFrame, client_ids: pd.Series) -> pd.DataFrame:
-    """Intake columns (and each measure's intake value as `intake_<key>`) per series row."""
-    # One lookup of the series' clients for the intake columns read below (only those:
-    # the lookup copies every column it keeps).
-    wanted = [c for c in clients.columns if c in _INTAKE_COLUMNS]
-    position = _positions(client_ids, clients["client_id"].astype(str))
-    # Reindexing by position (-1: no such client, a row of NaN) on a RangeIndex, as the
-    # lookup by label did, without hashing the labels a second time.
-    rows = clients[wanted].reset_index(drop=True).reindex(position)
-    rows.index = client_ids.index
-    out = pd.DataFrame(index=client_ids.index)
+def _intake_columns(clients: pd.DataFrame, client_ids: Any) -> dict[str, Any]:
+    """Intake columns (and each measure's intake value as `intake_<key>`) per series."""
+    position = _positions(pd.Series(client_ids), clients["client_id"].astype(str))
+    index = pd.RangeIndex(len(position))
 
     def column(name: str, numeric: bool = False) -> pd.Series:
-        if name not in rows:
-            return pd.Series(np.nan, index=client_ids.index)
-        values = rows[name]
+        if name not in clients:
+            return pd.Series(np.nan, index=index)
+        # By position (-1: no such client, a missing value), as a lookup by label would.
+        taken = clients[name].array.take(position, allow_fill=True)
+        values = pd.Series(taken, index=index, dtype=taken.dtype)  # object text stays object
         return pd.to_numeric(values, errors="coerce") if numeric else values
 
-    for name in ("client_name", "headache_type", "baseline_source", "sex"):
-        out[name] = column(name)
-    out["headache_years"] = column("headache_years", numeric=True)
+    names = ("client_name", "headache_type", "baseline_source", "sex")
+    out = {name: _values(column(name)) for name in names}
+    out["headache_years"] = _values(column("headache_years", numeric=True))
     intake_year = pd.to_datetime(column("intake_date")).dt.year
-    out["age_at_intake"] = intake_year - column("birth_year", numeric=True)
+    out["age_at_intake"] = _values(intake_year - column("birth_year", numeric=True))
     for measure in MEASURES:
-        out[f"intake_{measure.key}"] = column(measure.intake_column, numeric=True)
+        out[f"intake_{measure.key}"] = column(measure.intake_column, numeric=True).to_numpy(float)
     return out
 
 
-def _activity_frame(
-    out: pd.DataFrame, attended: pd.DataFrame, as_of: pd.Timestamp, gap: int, practice: float
-) -> pd.DataFrame:
+def _activity_columns(
+    out: dict[str, Any],
+    attended: pd.DataFrame,
+    intervals: np.ndarray,
+    as_of: pd.Timestamp,
+    gap: int,
+    practice: float,
+) -> dict[str, Any]:
     """Completer / ongoing / dropout status of each series (rule in docs/metrics.md)."""
+    n = len(out["sessions_attended"])
     # Usual interval: the series' median days between attended sessions, else the practice's.
-    intervals = attended.groupby("sk")["day"].diff()
-    usual = intervals.groupby(attended["sk"]).median().reindex(out.index)
-    usual = usual.fillna(practice)
+    by_series = pd.Series(intervals).groupby(attended["sk"].to_numpy(np.int64)).median()
+    usual = by_series.reindex(pd.RangeIndex(n)).to_numpy(float)
+    usual = np.where(np.isnan(usual), practice, usual)
     # A pause longer than the series gap would start a new series, so the window never exceeds it.
-    window = (config.ONGOING_INTERVALS * usual).clip(upper=gap).fillna(gap)
-    since_last = (as_of - out["last_session_date"]).dt.days
-    active = since_last.le(window)
+    window = np.minimum(config.ONGOING_INTERVALS * usual, gap)
+    window = np.where(np.isnan(window), gap, window)
+    since_last = (as_of - pd.Series(out["last_session_date"])).dt.days.to_numpy(float)
+    active = since_last <= window
     completer = out["sessions_attended"] >= config.MIN_SESSIONS_COMPLETER
     status = np.select([completer, active], ["completer", "ongoing"], default="dropout")
-    return pd.DataFrame(
-        {
-            "series_status": status,
-            "completer": completer,
-            "dropout": ~completer & ~active,
-            "active": active,
-        },
-        index=out.index,
-    )
+    return {
+        "series_status": pd.array(status, dtype="str"),
+        "completer": completer,
+        "dropout": ~completer & ~active,
+        "active": active,
+    }
 
 
-def _therapist_frame(frame: pd.DataFrame, attended_count: pd.Series) -> pd.DataFrame:
+def _therapist_column(frame: pd.DataFrame, attended_count: np.ndarray) -> Any:
     """Main therapist: most attended sessions (all sessions if none attended); ties -> earliest."""
-    none_attended = frame["sk"].map(attended_count).eq(0)
-    pool = frame.loc[frame["attended"] | none_attended, ["sk", "therapist", "session_date"]]
-    codes, names = pd.factorize(pool["therapist"], sort=True)  # -1: no therapist, not counted
+    sk_all = frame["sk"].to_numpy(np.int64)
+    pool = frame["attended"].to_numpy(bool) | (attended_count[sk_all] == 0)
+    # Every row's therapist coded (alphabetically, -1: none, not counted) and the pool's codes
+    # read from them: selecting the pool's text first costs more than coding all of it.
+    codes, names = pd.factorize(frame["therapist"], sort=True)
+    codes = codes[pool]
     named = codes >= 0
-    sk = pool["sk"].to_numpy(np.int64)[named]
-    dates = pool["session_date"].to_numpy("datetime64[ns]")[named]
+    sk = sk_all[pool][named]
+    dates = frame["session_date"].to_numpy("datetime64[ns]")[pool][named]
     best = _most_used(sk, codes[named], dates)[0]
-    therapist = pd.Series(names.take(codes[named][best]), index=pd.Index(sk[best], name="sk"))
-    return therapist.to_frame("therapist")
+    which = np.full(len(attended_count), -1, dtype=np.intp)
+    which[sk[best]] = codes[named][best]
+    return names.array.take(which, allow_fill=True)
 
 
 def _most_used(
@@ -480,8 +534,8 @@ def _best_per_series(
             leading = np.r_[True, series[ranked][1:] != series[ranked][:-1]]
             return ranked[leading]
         order = order.view(np.int64)
-    starts = np.flatnonzero(np.r_[True, series[1:] != series[:-1]])
-    run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(series)]))
+    is_start = _run_starts(series)
+    starts, run = np.flatnonzero(is_start), np.cumsum(is_start) - 1
     chosen = count == np.maximum.reduceat(count, starts)[run]
     for values in (order.astype(np.int64), code.astype(np.int64)):
         values = np.where(chosen, values, np.iinfo(np.int64).max)
@@ -489,30 +543,30 @@ def _best_per_series(
     return np.flatnonzero(chosen)
 
 
-def _series_locations(frame: pd.DataFrame) -> pd.Series:
+def _series_locations(frame: pd.DataFrame) -> np.ndarray:
     """Location of each series: that of its latest session naming one (docs/metrics.md)."""
+    n = int(frame["sk"].iloc[-1]) + 1
     if "location" not in frame:
-        return pd.Series(np.nan, index=frame["sk"].unique(), dtype=object)
+        return np.full(n, np.nan, dtype=object)
     # `frame` is in date order within each series; last() skips sessions without a location.
-    return frame.groupby("sk")["location"].last().astype(object)
+    return frame.groupby("sk")["location"].last().to_numpy(object)
 
 
-def _technique_frame(attended: pd.DataFrame, attended_count: pd.Series) -> pd.DataFrame:
+def _technique_columns(attended: pd.DataFrame, attended_count: np.ndarray) -> dict[str, Any]:
     """Primary technique and the ';'-joined techniques of >= the exposure share of sessions."""
+    n = len(attended_count)
     sk, code, visit, names = _technique_uses(attended)
     # Most sessions wins; ties go to the technique used first, then alphabetically (the
     # technique codes are in alphabetical order).
     best, first, count = _most_used(sk, code, visit)
-    labels = pd.array(names, dtype="str")
-    primary = pd.Series(labels.take(code[best]), index=pd.Index(sk[best], name="sk"))
-    share = count / attended_count.to_numpy()[sk[first]]
+    which = np.full(n, -1, dtype=np.intp)
+    which[sk[best]] = code[best]
+    share = count / attended_count[sk[first]]
     exposed = first[share >= config.TECHNIQUE_EXPOSURE_SHARE - EPS]
-    return pd.DataFrame(
-        {
-            "primary_technique": primary,
-            "exposure_techniques": _join_per_series(sk[exposed], code[exposed], names),
-        }
-    )
+    return {
+        "primary_technique": pd.array(names, dtype="str").take(which, allow_fill=True),
+        "exposure_techniques": _join_per_series(sk[exposed], code[exposed], names, n),
+    }
 
 
 def _technique_uses(attended: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
@@ -533,22 +587,26 @@ def _technique_uses(attended: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.
     flat = np.fromiter((code_of[n] for names in split for n in names), dtype=np.int64)
     cell_start = np.concatenate([[0], np.cumsum(per_cell)[:-1]]).astype(np.int64)
     per_row = per_cell[cells] if len(cells) else np.zeros(0, dtype=np.int64)
-    row_start = np.repeat(np.cumsum(per_row) - per_row, per_row)
-    within = np.arange(int(per_row.sum()), dtype=np.int64) - row_start
-    sk = np.repeat(attended["sk"].to_numpy(np.int64), per_row)
-    code = flat[np.repeat(cell_start[cells], per_row) + within]
-    visit = np.repeat(attended["visit"].to_numpy(np.int64), per_row)
+    # Each use's session, repeated once and then indexed: np.repeat per column is dearer.
+    row = np.repeat(np.arange(len(per_row)), per_row)
+    # A use's position in its cell's techniques is its position among its session's uses.
+    offset = cell_start[cells] - (np.cumsum(per_row) - per_row) if len(cells) else per_row
+    code = flat[offset[row] + np.arange(len(row), dtype=np.int64)]
+    sk = attended["sk"].to_numpy(np.int64)[row]
+    visit = attended["visit"].to_numpy(np.int64)[row]
     return sk, code, visit, names
 
 
-def _join_per_series(sk: np.ndarray, code: np.ndarray, names: list[str]) -> pd.Series:
-    """The alphabetical ';'-joined techniques of each series (pairs sorted by series, code).
+def _join_per_series(sk: np.ndarray, code: np.ndarray, names: list[str], n: int) -> Any:
+    """The alphabetical ';'-joined techniques of each of the n series (pairs sorted by series,
+    code), NaN where a series has none.
 
     A series' set of codes is read as a bit mask; each distinct mask is joined once.
     """
+    joined = np.full(n, np.nan, dtype=object)
     if len(sk) == 0:
-        return pd.Series([], dtype=object)
-    starts = np.r_[True, sk[1:] != sk[:-1]]  # `sk` is sorted: no sort to find the series
+        return joined  # no technique at all: objects, as pandas gives for no values
+    starts = _run_starts(sk)  # `sk` is sorted: no sort to find the series
     series, at = sk[starts], np.cumsum(starts) - 1
     if len(names) > 52:  # bit masks as exact float sums hold 52 bits
         technique = pd.Series(np.asarray(names, dtype=object)[code])
@@ -556,46 +614,40 @@ def _join_per_series(sk: np.ndarray, code: np.ndarray, names: list[str]) -> pd.S
     else:
         masks = np.bincount(at, weights=np.ldexp(1.0, code)).astype(np.int64)
         which, distinct = pd.factorize(masks)  # each distinct set once, by hashing
-        joined = [";".join(n for i, n in enumerate(names) if mask >> i & 1) for mask in distinct]
-        values = np.asarray(joined, dtype=object)[which]
-    return pd.Series(values, index=pd.Index(series, name="sk"))
+        texts = [";".join(t for i, t in enumerate(names) if mask >> i & 1) for mask in distinct]
+        values = np.asarray(texts, dtype=object)[which]
+    joined[series] = values
+    return pd.array(joined, dtype="str")
 
 
-def _report_values(attended: pd.DataFrame, measure: Measure) -> np.ndarray:
-    """Each attended session's report of `measure` (a 7-day count scaled by 4 to 28 days)."""
-    values = np.full(len(attended), np.nan)
-    if measure.session_column is not None:
-        values = attended[measure.session_column].to_numpy(float)
-    if measure.weekly_column is not None:
-        weekly = 4 * attended[measure.weekly_column].to_numpy(float)
-        values = np.where(np.isnan(values), weekly, values)
-    return values
-
-
-def _measure_frame(
-    attended: pd.DataFrame, measure: Measure, intake: pd.Series, point: TimePoint | None = None
-) -> pd.DataFrame:
+def _measure_columns(
+    attended: pd.DataFrame,
+    when: tuple[np.ndarray, ...],
+    measure: Measure,
+    intake: np.ndarray,
+    point: TimePoint | None = None,
+) -> dict[str, np.ndarray]:
     """Baseline, latest (or the value at `point`) and (pain, hd28) response timing of one
-    measure, per series (`intake`'s index: the series keys 0, 1, ... in order).
+    measure, per series (`intake`: each series' intake value, series keys 0, 1, ... in order;
+    `when`: the attended sessions' series key, visit and day).
 
     Numpy over the attended sessions, which are sorted by series key: a series' first and last
     rows are found where the key changes, not by grouping.
     """
     key = measure.key
-    values = _report_values(attended, measure)
-    has = ~np.isnan(values)
-    sk = attended["sk"].to_numpy(np.int64)[has]
-    visit = attended["visit"].to_numpy(np.int64)[has]
-    day = attended["day"].to_numpy(np.int64)[has]
-    values = values[has]
+    values = report_values(attended, measure)
+    # Rows are selected by position (take) rather than by boolean mask: masking with these
+    # scattered masks costs several times more, and there are 8 selections per measure.
+    has = np.flatnonzero(~np.isnan(values))
+    sk, visit, day, values = (column.take(has) for column in (*when, values))
     n = len(intake)
-    given = intake.to_numpy(float)
+    given = intake
     from_intake = ~np.isnan(given)
     first = _first_per_group(sk, n)
     baseline = np.where(from_intake, given, _take(values, first))
     baseline_visit = np.where(from_intake, 0.0, _take(visit.astype(float), first))
-    follow = (visit >= 2) & (visit > baseline_visit[sk])
-    f_sk, f_visit, f_day, level = sk[follow], visit[follow], day[follow], values[follow]
+    follow = np.flatnonzero((visit >= 2) & (visit > baseline_visit[sk]))
+    f_sk, f_visit, f_day, level = (column.take(follow) for column in (sk, visit, day, values))
     last = _last_per_group(f_sk, n)
     if measure.windowed and (point is not None or key in TIMED_MEASURES):
         level = _window_mean(f_sk, f_day, level, WINDOW_DAYS)
@@ -610,15 +662,8 @@ def _measure_frame(
         latest = _take(level, last)
     else:
         frame = pd.DataFrame({"sk": f_sk, "visit": f_visit, "day": f_day, "level": level})
-        latest = _level_at(frame, point).reindex(intake.index).to_numpy(float)
-    out = pd.DataFrame(
-        {
-            f"{key}_baseline": baseline,
-            f"{key}_baseline_from": pd.Series(source, index=intake.index, dtype=object),
-            f"{key}_latest": latest,
-        },
-        index=intake.index,
-    )
+        latest = _level_at(frame, point).reindex(pd.RangeIndex(n)).to_numpy(float)
+    out = {f"{key}_baseline": baseline, f"{key}_baseline_from": source, f"{key}_latest": latest}
     if key in TIMED_MEASURES:
         met = _reached_response(key, pd.Series(level), pd.Series(baseline[f_sk]))
         reached = np.flatnonzero(met.to_numpy(bool))
@@ -642,8 +687,8 @@ def _first_per_group(groups: np.ndarray, n: int) -> np.ndarray:
     """Index (into sorted `groups`) of each of the n groups' first row, -1 where none."""
     first = np.full(n, -1, dtype=np.int64)
     if len(groups):
-        starts = np.r_[True, groups[1:] != groups[:-1]]
-        first[groups[starts]] = np.flatnonzero(starts)
+        starts = np.flatnonzero(_run_starts(groups))
+        first[groups[starts]] = starts
     return first
 
 
@@ -651,9 +696,25 @@ def _last_per_group(groups: np.ndarray, n: int) -> np.ndarray:
     """Index (into sorted `groups`) of each of the n groups' last row, -1 where none."""
     last = np.full(n, -1, dtype=np.int64)
     if len(groups):
-        ends = np.r_[groups[1:] != groups[:-1], True]
-        last[groups[ends]] = np.flatnonzero(ends)
+        ends = np.flatnonzero(_run_ends(groups))
+        last[groups[ends]] = ends
     return last
+
+
+def _run_starts(groups: np.ndarray) -> np.ndarray:
+    """True at the first row of each run of equal `groups` (at least one row)."""
+    starts = np.empty(len(groups), dtype=bool)
+    starts[0] = True
+    np.not_equal(groups[1:], groups[:-1], out=starts[1:])  # no np.r_ copy
+    return starts
+
+
+def _run_ends(groups: np.ndarray) -> np.ndarray:
+    """True at the last row of each run of equal `groups` (at least one row)."""
+    ends = np.empty(len(groups), dtype=bool)
+    ends[-1] = True
+    np.not_equal(groups[1:], groups[:-1], out=ends[:-1])
+    return ends
 
 
 def _level_at(follow: pd.DataFrame, point: TimePoint) -> pd.Series:
@@ -695,33 +756,47 @@ def _reached_response(key: str, level: pd.Series, baseline: pd.Series) -> pd.Ser
     return (baseline > 0) & (drop >= config.HD28_RESPONDER_FRACTION * baseline - EPS)
 
 
-def _add_changes(out: pd.DataFrame, reference: ReferenceValues) -> pd.DataFrame:
+def _reported_sources(out: dict[str, Any]) -> dict[str, Any]:
+    """Without a diary: every figure was reported (`add_sources` on no diary figures)."""
+    columns: dict[str, Any] = {}
+    for key in DIARY_MEASURES:
+        latest_from = labelled_reports(out[f"{key}_latest"], "sessions")
+        columns[f"{key}_latest_from"] = latest_from
+        columns[f"{key}_source"] = source_labels(out[f"{key}_baseline_from"], latest_from)
+    columns["hd28_baseline_reported"] = out["hd28_baseline"]
+    columns["hd28_latest_reported"] = out["hd28_latest"]
+    columns["diary_days_logged"] = np.zeros(len(out["hd28_latest"]), dtype="int64")
+    return columns
+
+
+def _change_columns(out: dict[str, Any], reference: ReferenceValues) -> dict[str, Any]:
     """Change, percent change, reliable change index and change label of every measure."""
-    columns: dict[str, pd.Series] = {}
-    grades = _midas_grades(out)
+    columns: dict[str, Any] = _midas_grades(out)
     for measure in MEASURES:
         key = measure.key
         baseline, latest = out[f"{key}_baseline"], out[f"{key}_latest"]
         change = latest - baseline
-        pct = 100 * change / baseline.where(baseline > 0)
+        pct = 100 * change / np.where(baseline > 0, baseline, np.nan)
         rci = change / reference.change_error(key)
-        reliable = _flag(rci.abs() > config.RELIABLE_CHANGE_Z, rci.notna())
-        better, worse = _meaningful(key, baseline, change, pct, grades)
+        reliable = _flag(np.abs(rci) > config.RELIABLE_CHANGE_Z, ~np.isnan(rci))
+        better, worse = _meaningful(key, baseline, change, pct, columns["midas_grade_change"])
         direction = -1.0 if measure.lower_is_better else 1.0
         columns[f"{key}_change"] = change
         columns[f"{key}_pct_change"] = pct
         columns[f"{key}_rci"] = rci
         columns[f"{key}_reliable"] = reliable
         columns[f"{key}_change_label"] = _change_label(change * direction, reliable, better, worse)
-    return out.assign(**columns, **grades)
+    return columns
 
 
-def _midas_grades(out: pd.DataFrame) -> dict[str, pd.Series]:
+def _midas_grades(out: dict[str, Any]) -> dict[str, np.ndarray]:
     """MIDAS grades I-IV as 1-4 at baseline and latest (Stewart 2001), and their change."""
-    bounds = [-np.inf, *config.MIDAS_GRADE_UPPER_BOUNDS, np.inf]
+    bounds = np.array([-np.inf, *config.MIDAS_GRADE_UPPER_BOUNDS, np.inf])
 
-    def grade(values: pd.Series) -> pd.Series:
-        return pd.cut(values, bins=bounds, labels=[1.0, 2.0, 3.0, 4.0]).astype(float)
+    def grade(values: np.ndarray) -> np.ndarray:
+        # Grade g holds the scores in (bounds[g - 1], bounds[g]], as pd.cut's right-closed bins.
+        grades = np.searchsorted(bounds, values, side="left").astype(float)
+        return np.where(np.isnan(values) | (values <= bounds[0]), np.nan, grades)
 
     baseline, latest = grade(out["midas_baseline"]), grade(out["midas_latest"])
     return {
@@ -732,92 +807,99 @@ def _midas_grades(out: pd.DataFrame) -> dict[str, pd.Series]:
 
 
 def _meaningful(
-    key: str,
-    baseline: pd.Series,
-    change: pd.Series,
-    pct: pd.Series,
-    grades: dict[str, pd.Series],
-) -> tuple[pd.Series | None, pd.Series | None]:
+    key: str, baseline: np.ndarray, change: np.ndarray, pct: np.ndarray, grade_step: np.ndarray
+) -> tuple[pd.arrays.BooleanArray | None, pd.arrays.BooleanArray | None]:
     """Meaningful improvement and worsening of `key`, or None where no threshold is published."""
+    known = ~np.isnan(pct)
     if key == "hd28":  # IHS: 50 % fewer headache days; the same rise counts as worsening.
         limit = 100 * config.HD28_RESPONDER_FRACTION
-        return _flag(pct <= -limit + EPS, pct.notna()), _flag(pct >= limit - EPS, pct.notna())
+        return _flag(pct <= -limit + EPS, known), _flag(pct >= limit - EPS, known)
     if key == "pain":  # IMMPACT / Farrar 2001: 30 %; the same rise counts as worsening.
-        better = pain_reduced(change, baseline, config.PAIN_MODERATE_FRACTION)
-        worse = pain_reduced(-change, baseline, config.PAIN_MODERATE_FRACTION)
-        return _flag(better, pct.notna()), _flag(worse, pct.notna())
+        better = _pain_reduced(change, baseline, config.PAIN_MODERATE_FRACTION)
+        worse = _pain_reduced(-change, baseline, config.PAIN_MODERATE_FRACTION)
+        return _flag(better, known), _flag(worse, known)
     if key == "hit6":  # Houts 2020 / Smelt 2014: 6 points for an individual.
         points = config.HIT6_MEANINGFUL_POINTS
-        return _flag(change <= -points + EPS, change.notna()), _flag(
-            change >= points - EPS, change.notna()
-        )
+        known = ~np.isnan(change)
+        return _flag(change <= -points + EPS, known), _flag(change >= points - EPS, known)
     if key == "midas":  # one MIDAS grade (Stewart 2001).
-        step = grades["midas_grade_change"]
-        return _flag(step <= -1, step.notna()), _flag(step >= 1, step.notna())
+        known = ~np.isnan(grade_step)
+        return _flag(grade_step <= -1, known), _flag(grade_step >= 1, known)
     return None, None
 
 
-def _flag(condition: pd.Series, valid: pd.Series) -> pd.Series:
+def _pain_reduced(change: np.ndarray, baseline: np.ndarray, fraction: float) -> np.ndarray:
+    """practice.analysis._common.pain_reduced on arrays (the one rule, applied there)."""
+    return pain_reduced(pd.Series(change), pd.Series(baseline), fraction).to_numpy(bool)
+
+
+def _flag(condition: np.ndarray, valid: np.ndarray) -> pd.arrays.BooleanArray:
     """`condition` as a nullable boolean, NA where the rule cannot be applied."""
-    return condition.astype("boolean").where(valid.astype(bool), pd.NA)
+    return pd.arrays.BooleanArray(condition & valid, ~valid)
 
 
 def _change_label(
-    improvement: pd.Series,
-    reliable: pd.Series,
-    better: pd.Series | None,
-    worse: pd.Series | None,
-) -> pd.Series:
+    improvement: np.ndarray,
+    reliable: pd.arrays.BooleanArray,
+    better: pd.arrays.BooleanArray | None,
+    worse: pd.arrays.BooleanArray | None,
+) -> np.ndarray:
     """Plain-language change label; improvement is the change signed so that > 0 is better.
 
     Where reliable change cannot be computed and the change is not meaningful, the label is
     NOT_JUDGED, never "no clear change": nobody could check there was none.
     """
     false = np.zeros(len(improvement), dtype=bool)
-    reliable_ = reliable.fillna(False).to_numpy(bool)
-    better_ = false if better is None else better.fillna(False).to_numpy(bool)
-    worse_ = false if worse is None else worse.fillna(False).to_numpy(bool)
-    value = improvement.to_numpy(float)
-    up, down = reliable_ & (value > 0), reliable_ & (value < 0)
-    unknown = reliable.isna().to_numpy()
+    reliable_ = reliable.to_numpy(dtype=bool, na_value=False)
+    better_ = false if better is None else better.to_numpy(dtype=bool, na_value=False)
+    worse_ = false if worse is None else worse.to_numpy(dtype=bool, na_value=False)
+    up, down = reliable_ & (improvement > 0), reliable_ & (improvement < 0)
+    unknown = reliable.isna()
     # The rule picks a label's position; the labels are Python strings taken once each.
     which = np.select(
-        [better_ & up, better_, up, worse_ & down, worse_, down, unknown],
-        range(len(CHANGE_LABELS) + 1),
+        [np.isnan(improvement), better_ & up, better_, up, worse_ & down, worse_, down, unknown],
+        range(-1, len(CHANGE_LABELS) + 1),
         default=len(CHANGE_LABELS) + 1,
     )
-    label = np.array([*CHANGE_LABELS, NOT_JUDGED, NO_CLEAR_CHANGE], dtype=object)[which]
-    return pd.Series(label, index=improvement.index, dtype=object).where(improvement.notna())
+    return _CHANGE_LABEL_TEXTS[which]
 
 
-def _add_flags(out: pd.DataFrame) -> pd.DataFrame:
+# The labels by position, and NaN (position -1) where there is no change to label.
+_CHANGE_LABEL_TEXTS = np.array([*CHANGE_LABELS, NOT_JUDGED, NO_CLEAR_CHANGE, np.nan], dtype=object)
+
+
+def _flag_columns(out: dict[str, Any]) -> dict[str, pd.arrays.BooleanArray]:
     """Responder flags (IHS, IMMPACT, HIT-6, MIDAS) and the intake risk flags."""
     hd28, pain = out["hd28_pct_change"], out["pain_pct_change"]
-    hd28_ok, pain_ok = hd28.notna(), pain.notna()
+    hd28_ok, pain_ok = ~np.isnan(hd28), ~np.isnan(pain)
     flags = {
         f"hd28_responder_{round(100 * f)}": _flag(hd28 <= -100 * f + EPS, hd28_ok)
         for f in (config.HD28_RESPONDER_FRACTION, *config.HD28_SECONDARY_FRACTIONS)
     }
     flags["pain_responder_30"] = _flag(
-        pain_reduced(out["pain_change"], out["pain_baseline"], config.PAIN_MODERATE_FRACTION),
+        _pain_reduced(out["pain_change"], out["pain_baseline"], config.PAIN_MODERATE_FRACTION),
         pain_ok,
     )
     flags["pain_responder_50"] = _flag(
         pain <= -100 * config.PAIN_SUBSTANTIAL_FRACTION + EPS, pain_ok
     )
     hit6 = out["hit6_change"]
-    flags["hit6_responder"] = _flag(hit6 <= -config.HIT6_MEANINGFUL_POINTS + EPS, hit6.notna())
+    flags["hit6_responder"] = _flag(hit6 <= -config.HIT6_MEANINGFUL_POINTS + EPS, ~np.isnan(hit6))
     # Grade I cannot improve by a grade, so it is left out like a baseline of 0.
     step = out["midas_grade_change"]
-    flags["midas_responder"] = _flag(step <= -1, step.notna() & (out["midas_grade_baseline"] > 1))
+    flags["midas_responder"] = _flag(
+        step <= -1, ~np.isnan(step) & (out["midas_grade_baseline"] > 1)
+    )
     hd28_base, medication = out["hd28_baseline"], out["medication_days_baseline"]
     # ICHD-3 (2018) 1.3 / 2.3 chronic: >= 15 headache days per month.
-    flags["chronic_headache"] = _flag(hd28_base >= config.CHRONIC_HEADACHE_DAYS, hd28_base.notna())
+    flags["chronic_headache"] = _flag(
+        hd28_base >= config.CHRONIC_HEADACHE_DAYS, ~np.isnan(hd28_base)
+    )
     # ICHD-3 8.2: >= 10 days (triptans, combination analgesics ...) or >= 15 (simple analgesics).
     flags["possible_medication_overuse"] = _flag(
-        medication >= config.MEDICATION_OVERUSE_DAYS_ANY, medication.notna()
+        medication >= config.MEDICATION_OVERUSE_DAYS_ANY, ~np.isnan(medication)
     )
     flags["medication_overuse"] = _flag(
-        medication >= config.MEDICATION_OVERUSE_DAYS_SIMPLE, medication.notna()
+        medication >= config.MEDICATION_OVERUSE_DAYS_SIMPLE, ~np.isnan(medication)
     )
-    return out.assign(**flags)
+    return flags
