@@ -98,7 +98,16 @@ def main_caption(page) -> str:
 
 
 def overview_numbers(page) -> list[str]:
-    return page.get_by_test_id("stMetricValue").all_inner_texts()
+    """The Overview's headline figures, once it has drawn them."""
+    figures = page.get_by_test_id("stMetricValue")
+    figures.first.wait_for()
+    return figures.all_inner_texts()
+
+
+def expect_overview_numbers(page, numbers: list[str]) -> None:
+    """The Overview shows exactly `numbers`, waiting while it draws them (a page draws its
+    elements one after another: its caption can be there before its figures)."""
+    expect(page.get_by_test_id("stMetricValue")).to_have_text(numbers)
 
 
 # Five page changes in a row from the Overview back to it, through pages with and without filters.
@@ -127,4 +136,4 @@ def test_filters_hold_over_five_page_changes_and_the_numbers_with_them(
     expect(page.get_by_test_id("stMain").get_by_test_id("stCaptionContainer").first).to_have_text(
         caption
     )
-    assert overview_numbers(page) == before
+    expect_overview_numbers(page, before)
