@@ -573,10 +573,14 @@ def technique_links(sessions: pd.DataFrame, technique_ids: dict[str, int]) -> pd
     """(session_id, technique_id) rows from sessions' ';'-joined technique keys.
 
     Each distinct technique cell is split once (a practice has a few hundred combinations),
-    and the ids are spread over the sessions with numpy.
+    a key repeated within it counted once, and the ids are spread over the sessions with
+    numpy; only sessions listed twice can then repeat a link (not a million-row dedupe).
     """
     codes, cells = pd.factorize(sessions["techniques"].fillna(""))
-    ids_of_cell = [[technique_ids[key] for key in str(cell).split(";") if key] for cell in cells]
+    ids_of_cell = [
+        list(dict.fromkeys(technique_ids[key] for key in str(cell).split(";") if key))
+        for cell in cells
+    ]
     per_cell = np.array([len(ids) for ids in ids_of_cell], dtype=np.int64)
     flat = np.fromiter(itertools.chain.from_iterable(ids_of_cell), dtype=np.int64)
     cell_start = np.concatenate([[0], np.cumsum(per_cell)[:-1]]).astype(np.int64)
@@ -589,7 +593,7 @@ def technique_links(sessions: pd.DataFrame, technique_ids: dict[str, int]) -> pd
             "technique_id": flat[np.repeat(cell_start[codes], per_row) + within],
         }
     )
-    return links.drop_duplicates()
+    return links if sessions["id"].is_unique else links.drop_duplicates()
 
 
 __all__ = [
