@@ -294,7 +294,7 @@ def _ensure_techniques(conn: Connection, batch: PreparedBatch, import_id: int) -
 # --- clients ------------------------------------------------------------------------------
 @dataclass
 class _ClientMerge:
-    ids: dict[str, int]
+    ids: pd.Series  # client id by client code
     added: int
     updated: int
     warnings: pd.DataFrame
@@ -318,7 +318,8 @@ def _merge_clients(conn: Connection, batch: PreparedBatch, import_id: int) -> _C
         else _changed_mask(old, given)
     )
     updated = _apply_updates(conn, Client, old[changed.any(axis=1)], changed, given, import_id)
-    ids = dict(zip(merged["client_code"], merged["id"], strict=True))
+    # A Series, not a dict: one per client iterating Arrow strings cost ~0.5 s at 160,000.
+    ids = pd.Series(merged["id"].to_numpy(), index=pd.Index(merged["client_code"]))
     return _ClientMerge(ids, int(is_new.sum()), updated, problems_frame([]))
 
 
@@ -386,7 +387,7 @@ def _json_ready(record: dict[str, object]) -> dict[str, object]:
 def _merge_sessions(
     conn: Connection,
     batch: PreparedBatch,
-    client_ids: dict[str, int],
+    client_ids: pd.Series,
     therapist_ids: dict[str, int],
     technique_ids: dict[str, int],
     import_id: int,
