@@ -186,7 +186,12 @@ class SessionTechnique(Base):
     """Which techniques a session used (the link table behind technique comparisons)."""
 
     __tablename__ = "session_techniques"
-    __table_args__ = (Index("ix_session_techniques_technique", "technique_id"),)
+    # SQLite: WITHOUT ROWID keeps each link once, in primary-key order, instead of in the
+    # table and again in the primary key's index (a third less to write per link).
+    __table_args__ = (
+        Index("ix_session_techniques_technique", "technique_id"),
+        {"sqlite_with_rowid": False},
+    )
 
     session_id: Mapped[int] = mapped_column(
         ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True

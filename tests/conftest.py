@@ -125,15 +125,21 @@ def reset_postgres(url: str) -> Engine:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An empty, migrated practice database: once on SQLite, once on PostgreSQL."""
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database without Headway's schema: once on SQLite, once on PostgreSQL."""
     if request.param == "sqlite":
         created = db.create_engine_for(f"sqlite:///{tmp_path / 'practice.sqlite3'}")
     else:
         created = reset_postgres(request.getfixturevalue("postgres_url"))
-    db.upgrade_schema(created)
     yield created
     created.dispose()
+
+
+@pytest.fixture
+def engine(empty_engine: Engine) -> Engine:
+    """An empty, migrated practice database: once on SQLite, once on PostgreSQL."""
+    db.upgrade_schema(empty_engine)
+    return empty_engine
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
