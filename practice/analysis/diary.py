@@ -193,7 +193,8 @@ def add_sources(outcomes: pd.DataFrame) -> pd.DataFrame:
 
 
 def source_labels(baseline_from: np.ndarray, latest_from: np.ndarray) -> np.ndarray:
-    """The `<measure>_source` label of each row from where its two figures came from."""
+    """The `<measure>_source` label of each row, given where its baseline and latest figures
+    came from (`<measure>_baseline_from`, `<measure>_latest_from`)."""
     base, last = baseline_from == "diary", latest_from == "diary"
     given = ~(pd.isna(baseline_from) & pd.isna(latest_from))
     # The label's position (NaN where neither figure was given), taken from objects.
